@@ -1,0 +1,34 @@
+"""After a take is recorded: check its quality and write the RNNoise-cleaned copy beside it."""
+from __future__ import annotations
+
+from core.audio.denoise import DenoiserUnavailable, denoise
+from core.audio.io import AudioFileError, read_audio, write_wav
+from core.audio.quality import QualityThresholds, analyze
+from core.bank.store import Speaker, Take
+
+
+def process_take(speaker: Speaker, take: Take,
+                 thresholds: QualityThresholds = QualityThresholds()) -> Take:
+    """Fill in take.quality and take.cleaned; the raw WAV is only read, never written."""
+    try:
+        clip = read_audio(take.raw_path)
+    except AudioFileError as exc:
+        take.quality = {"grade": "red", "problems": [
+            {"code": "unreadable", "severity": "red", "message": f"{exc} Press R to record it again."}]}
+        take.save()
+        return take
+    session = speaker.session(take.session_id) if take.session_id else None
+    noise_floor = session.noise_floor_dbfs if session else None
+    vad_prob = None
+    try:
+        result = denoise(clip.samples, clip.sample_rate)
+        write_wav(take.clean_path, result.cleaned, clip.sample_rate)
+        take.cleaned = True
+        vad_prob = result.vad_prob
+    except DenoiserUnavailable:
+        take.cleaned = False   # the raw take still counts; the report says cleanup is missing
+    report = analyze(clip.samples, clip.sample_rate, noise_floor_dbfs=noise_floor,
+                     text=take.text, vad_prob=vad_prob, thresholds=thresholds)
+    take.quality = report.to_dict()
+    take.save()
+    return take

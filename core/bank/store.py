@@ -1,0 +1,385 @@
+"""The voice bank on disk: one folder per speaker, plain WAV and JSON a person can read and back up.
+
+    <bank>/<speaker-id>/speaker.json            name, languages, created
+    <bank>/<speaker-id>/messages.json           the user's own prompts (message banking)
+    <bank>/<speaker-id>/sessions/<id>.json      one per recording session: device, room noise floor
+    <bank>/<speaker-id>/takes/<prompt-id>/<take-id>.wav        raw take, 48 kHz mono PCM16, never modified
+    <bank>/<speaker-id>/takes/<prompt-id>/<take-id>.clean.wav  RNNoise-cleaned copy
+    <bank>/<speaker-id>/takes/<prompt-id>/<take-id>.json       metadata + quality report
+
+A take is recorded into `<take-id>.wav.part` and renamed when it ends, so a crash or power cut
+loses at most the take in progress; a finished WAV whose JSON never got written is recovered
+from the WAV itself when the bank is read.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from core.audio.io import BANK_SAMPLE_RATE, resample, to_int16, write_wav
+from core.bank.files import read_json, write_json_atomic
+from core.bank.prompts import MAX_MESSAGE_CHARS, Prompt, guess_language, load_script
+from core.paths import default_bank_dir
+
+BANK_FORMAT = 1
+
+
+class BankError(Exception):
+    """A problem with the bank on disk, worded for the user."""
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def _new_id(prefix: str) -> str:
+    now = datetime.now()
+    # millisecond stamp first so that names sort in recording order
+    return f"{prefix}{now:%Y%m%d-%H%M%S}{now.microsecond // 1000:03d}-{secrets.token_hex(2)}"
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:40] or "speaker"
+
+
+@dataclass
+class SpeakerInfo:
+    id: str
+    name: str
+    languages: list[str]
+    created: str
+    format: int = BANK_FORMAT
+
+
+@dataclass
+class Session:
+    id: str
+    started: str
+    device: str = ""
+    noise_floor_dbfs: float | None = None
+    room_ok: bool | None = None
+
+
+@dataclass
+class Take:
+    id: str
+    prompt_id: str
+    text: str
+    session_id: str
+    created: str
+    duration_s: float
+    sample_rate: int = BANK_SAMPLE_RATE
+    capture_rate: int = BANK_SAMPLE_RATE
+    interrupted: bool = False      # the microphone stopped mid-take; what came is kept
+    quality: dict | None = None    # QualityReport.to_dict()
+    cleaned: bool = False
+    recovered: bool = False        # rebuilt from a WAV whose JSON was lost in a crash
+    folder: Path = field(default=Path("."), repr=False, compare=False)
+
+    @property
+    def raw_path(self) -> Path:
+        return self.folder / f"{self.id}.wav"
+
+    @property
+    def clean_path(self) -> Path:
+        return self.folder / f"{self.id}.clean.wav"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.folder / f"{self.id}.json"
+
+    @property
+    def grade(self) -> str | None:
+        return (self.quality or {}).get("grade")
+
+    def best_audio_path(self) -> Path:
+        return self.clean_path if self.cleaned and self.clean_path.exists() else self.raw_path
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data.pop("folder")
+        return data
+
+    def save(self) -> None:
+        write_json_atomic(self.meta_path, self.to_json())
+
+
+@dataclass
+class Progress:
+    prompts_total: int
+    prompts_done: int
+    seconds_recorded: float
+    red_takes: int
+
+    @property
+    def minutes_recorded(self) -> float:
+        return self.seconds_recorded / 60.0
+
+
+class TakeWriter:
+    """Streams a take to `<id>.wav.part` while it is recorded; `finish` makes it a real take."""
+
+    def __init__(self, speaker: "Speaker", prompt: Prompt, session: Session, capture_rate: int):
+        self.speaker = speaker
+        self.prompt = prompt
+        self.session = session
+        self.capture_rate = int(capture_rate)
+        self.take_id = _new_id("t")
+        self.folder = speaker.folder / "takes" / prompt.id
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.part_path = self.folder / f"{self.take_id}.wav.part"
+        self._file = sf.SoundFile(str(self.part_path), "w", samplerate=self.capture_rate,
+                                  channels=1, subtype="PCM_16", format="WAV")
+        self.frames = 0
+        self.closed = False
+
+    def append(self, block: np.ndarray) -> None:
+        block = np.asarray(block)
+        if block.ndim == 2:
+            block = block.mean(axis=1) if block.dtype.kind == "f" else block[:, 0]
+        if block.dtype.kind == "f":
+            block = to_int16(block)
+        self._file.write(block.astype(np.int16, copy=False))
+        self.frames += len(block)
+        if self.frames % (self.capture_rate // 2) < len(block):
+            self._file.flush()  # about twice a second: a crash keeps most of a long take readable
+
+    def abort(self) -> None:
+        """Discard the take in progress (the user pressed Esc, or nothing was captured)."""
+        if not self.closed:
+            self._file.close()
+            self.closed = True
+        self.part_path.unlink(missing_ok=True)
+
+    def finish(self, *, interrupted: bool = False) -> Take | None:
+        """Close, convert to 48 kHz if the device could not record at it, rename, write the JSON."""
+        if self.closed:
+            return None
+        self._file.close()
+        self.closed = True
+        if self.frames == 0:
+            self.part_path.unlink(missing_ok=True)
+            return None
+        raw = self.folder / f"{self.take_id}.wav"
+        if self.capture_rate != BANK_SAMPLE_RATE:
+            data, _ = sf.read(str(self.part_path), dtype="float32")
+            write_wav(raw, resample(data, self.capture_rate, BANK_SAMPLE_RATE), BANK_SAMPLE_RATE)
+            self.part_path.unlink(missing_ok=True)
+        else:
+            shutil.move(str(self.part_path), raw)
+        take = Take(
+            id=self.take_id, prompt_id=self.prompt.id, text=self.prompt.text,
+            session_id=self.session.id, created=now_iso(),
+            duration_s=round(sf.info(str(raw)).duration, 3),
+            capture_rate=self.capture_rate, interrupted=interrupted, folder=self.folder,
+        )
+        take.save()
+        return take
+
+
+class Speaker:
+    def __init__(self, folder: Path, info: SpeakerInfo):
+        self.folder = folder
+        self.info = info
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    # prompts -----------------------------------------------------------------
+    def messages(self) -> list[Prompt]:
+        data = read_json(self.folder / "messages.json") or []
+        return [Prompt(m["id"], m["text"], m.get("language", "mixed"), "message") for m in data]
+
+    def add_message(self, text: str) -> Prompt:
+        text = " ".join(text.split())
+        if not text:
+            raise BankError("The message is empty. Type the words you want to record.")
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise BankError(f"The message is {len(text)} characters long; keep it under "
+                            f"{MAX_MESSAGE_CHARS} so it can be read in one go, or split it in two.")
+        existing = self.messages()
+        numbers = [int(m.id.split("-")[1]) for m in existing if m.id.split("-")[-1].isdigit()]
+        prompt = Prompt(f"msg-{max(numbers, default=0) + 1:04d}", text, guess_language(text), "message")
+        self._save_messages(existing + [prompt])
+        return prompt
+
+    def remove_message(self, prompt_id: str) -> None:
+        """Drop a message from the prompt list; its takes stay on disk (nothing recorded is deleted)."""
+        self._save_messages([m for m in self.messages() if m.id != prompt_id])
+
+    def _save_messages(self, prompts: list[Prompt]) -> None:
+        write_json_atomic(self.folder / "messages.json",
+                          [{"id": p.id, "text": p.text, "language": p.language} for p in prompts])
+
+    def prompts(self) -> list[Prompt]:
+        """The user's messages first (they matter most), then each chosen script."""
+        out = list(self.messages())
+        for language in self.info.languages:
+            out.extend(load_script(language))
+        return out
+
+    # sessions ----------------------------------------------------------------
+    def start_session(self, device: str = "", noise_floor_dbfs: float | None = None,
+                      room_ok: bool | None = None) -> Session:
+        session = Session(_new_id("s"), now_iso(), device, noise_floor_dbfs, room_ok)
+        self.save_session(session)
+        return session
+
+    def save_session(self, session: Session) -> None:
+        write_json_atomic(self.folder / "sessions" / f"{session.id}.json", asdict(session))
+
+    def sessions(self) -> list[Session]:
+        out = []
+        for path in sorted((self.folder / "sessions").glob("*.json")):
+            data = read_json(path)
+            if isinstance(data, dict) and "id" in data:
+                out.append(Session(**{k: data.get(k) for k in Session.__dataclass_fields__}))
+        return out
+
+    def session(self, session_id: str) -> Session | None:
+        data = read_json(self.folder / "sessions" / f"{session_id}.json")
+        if not isinstance(data, dict):
+            return None
+        return Session(**{k: data.get(k) for k in Session.__dataclass_fields__})
+
+    # takes -------------------------------------------------------------------
+    def begin_take(self, prompt: Prompt, session: Session, capture_rate: int = BANK_SAMPLE_RATE) -> TakeWriter:
+        return TakeWriter(self, prompt, session, capture_rate)
+
+    def takes(self, prompt_id: str) -> list[Take]:
+        """All finished takes of a prompt, oldest first (ids sort by time)."""
+        folder = self.folder / "takes" / prompt_id
+        if not folder.is_dir():
+            return []
+        takes = []
+        for wav in sorted(folder.glob("*.wav")):
+            if wav.name.endswith(".clean.wav"):
+                continue
+            take = self._load_take(wav, prompt_id)
+            if take is not None:
+                takes.append(take)
+        return takes
+
+    def current_take(self, prompt_id: str) -> Take | None:
+        takes = self.takes(prompt_id)
+        return takes[-1] if takes else None
+
+    def current_takes(self) -> dict[str, Take]:
+        out = {}
+        for prompt in self.prompts():
+            take = self.current_take(prompt.id)
+            if take is not None:
+                out[prompt.id] = take
+        return out
+
+    def _load_take(self, wav: Path, prompt_id: str) -> Take | None:
+        take_id = wav.name[: -len(".wav")]
+        data = read_json(wav.with_suffix(".json"))
+        if isinstance(data, dict) and data.get("id") == take_id:
+            fields = {k: data[k] for k in Take.__dataclass_fields__ if k in data and k != "folder"}
+            return Take(**fields, folder=wav.parent)
+        # The WAV was renamed into place but the crash came before its JSON: rebuild it.
+        try:
+            info = sf.info(str(wav))
+        except Exception:
+            return None
+        prompt = next((p for p in self.prompts() if p.id == prompt_id), None)
+        return Take(id=take_id, prompt_id=prompt_id, text=prompt.text if prompt else "",
+                    session_id="", created="", duration_s=round(info.duration, 3),
+                    sample_rate=info.samplerate, recovered=True, folder=wav.parent)
+
+    def progress(self) -> Progress:
+        prompts = self.prompts()
+        done = 0
+        seconds = 0.0
+        red = 0
+        for prompt in prompts:
+            take = self.current_take(prompt.id)
+            if take is None:
+                continue
+            done += 1
+            seconds += take.duration_s
+            red += take.grade == "red"
+        return Progress(len(prompts), done, seconds, red)
+
+    def first_unrecorded_index(self) -> int:
+        """Where a session resumes: the first prompt with no take (or the last one if all are done)."""
+        prompts = self.prompts()
+        for i, prompt in enumerate(prompts):
+            if not (self.folder / "takes" / prompt.id).is_dir() or not self.takes(prompt.id):
+                return i
+        return max(len(prompts) - 1, 0)
+
+    def leftover_parts(self) -> list[Path]:
+        """Takes that were being recorded when the app died; shown to the user, never silently deleted."""
+        return sorted((self.folder / "takes").glob("*/*.wav.part"))
+
+
+class Bank:
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else default_bank_dir()
+
+    def ensure(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BankError(f"Cannot create the bank folder {self.root} ({exc.strerror}). "
+                            "Choose another folder with --bank or check its permissions.") from exc
+
+    def speakers(self) -> list[Speaker]:
+        if not self.root.is_dir():
+            return []
+        out = []
+        for folder in sorted(self.root.iterdir()):
+            if folder.name.startswith("."):   # staging and replaced copies, not speakers
+                continue
+            speaker = self._load(folder)
+            if speaker is not None:
+                out.append(speaker)
+        return out
+
+    def _load(self, folder: Path) -> Speaker | None:
+        data = read_json(folder / "speaker.json")
+        if not isinstance(data, dict) or "id" not in data:
+            return None
+        info = SpeakerInfo(**{k: data[k] for k in SpeakerInfo.__dataclass_fields__ if k in data})
+        return Speaker(folder, info)
+
+    def create_speaker(self, name: str, languages: list[str]) -> Speaker:
+        name = name.strip()
+        if not name:
+            raise BankError("Give the speaker a name (it is only used to label the folder).")
+        bad = [lang for lang in languages if lang not in ("zh", "en")]
+        if bad or not languages:
+            raise BankError("Choose the languages to record: zh (Mandarin), en (English) or both.")
+        self.ensure()
+        base = slugify(name)
+        speaker_id, n = base, 2
+        while (self.root / speaker_id).exists():
+            speaker_id, n = f"{base}-{n}", n + 1
+        folder = self.root / speaker_id
+        info = SpeakerInfo(speaker_id, name, list(languages), now_iso())
+        write_json_atomic(folder / "speaker.json", asdict(info))
+        return Speaker(folder, info)
+
+    def speaker(self, speaker_id: str) -> Speaker:
+        speaker = self._load(self.root / speaker_id)
+        if speaker is None:
+            known = ", ".join(s.id for s in self.speakers()) or "none yet"
+            raise BankError(f"No speaker called {speaker_id!r} in {self.root} (speakers: {known}).")
+        return speaker

@@ -1,0 +1,26 @@
+"""Where things live: the shipped resources and the user's bank."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "voicebank"
+
+
+def resources_dir() -> Path:
+    # A frozen build unpacks data next to the executable (PyInstaller's _MEIPASS).
+    base = getattr(sys, "_MEIPASS", None)
+    if base:
+        return Path(base) / "resources"
+    return Path(__file__).resolve().parents[1] / "resources"
+
+
+def default_bank_dir() -> Path:
+    """VOICEBANK_HOME overrides (tests, a USB stick); else the platform's user data folder."""
+    override = os.environ.get("VOICEBANK_HOME")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "bank"

@@ -1,0 +1,568 @@
+"""The per-take quality gate: is this recording good enough to go into the voice bank?
+
+`analyze` measures one take and grades it green / amber / red, with plain-language problems that
+say what to do. Levels are mean power in dBFS: 10*log10(mean(x**2)) (a full-scale sine is -3 dBFS).
+
+How SNR is measured (see the ecosystem notes, section 4): a blind estimator alone is not reliable
+over the 10-40 dB range that matters here, so, as ModelTalker does, the app records a few seconds of
+room tone before a session. Per take:
+  * voice activity per 10 ms frame = RNNoise's voice probability (spread +-30 ms) AND frame energy
+    at least 3 dB above the noise floor; far-above-floor frames with a weak VAD still count, so a
+    voice RNNoise scores weakly is not lost;
+  * noise floor = the session's room tone (`noise_floor_dbfs`, source "session"), or, without one,
+    the robust mean power of the take's own non-speech frames (source "file");
+  * SNR = (mean power over active frames - noise power) / noise power.
+WADA-SNR (Kim & Stern 2008) is reported as a second opinion only; it is not graded.
+"""
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
+
+import numpy as np
+from scipy.ndimage import maximum_filter1d
+from scipy.special import ndtri
+from scipy.stats import gamma as gamma_dist
+
+from core.audio import denoise
+
+FLOOR_MIN_DBFS = -120.0     # digital silence reads as this, so no -inf reaches JSON or arithmetic
+SNR_RANGE_DB = (-20.0, 100.0)
+WADA_RANGE_DB = (-20.0, 50.0)   # WADA over-reads above ~30 dB; past 50 dB it only means "very clean"
+FRAME_S = 0.010                 # activity frames: RNNoise's 10 ms
+NOISE_FRAME_S = 0.030           # room-tone frames (20-50 ms: long enough to average, short enough for a cough)
+TRIM_ABOVE_MEDIAN_DB = 6.0      # robust mean: frames louder than median + 6 dB (a cough, a click) are dropped
+VAD_SPREAD_FRAMES = 3           # RNNoise probability spread +-30 ms so syllable edges stay "voice"
+ENERGY_MARGIN_DB = 3.0          # active frames must be this far above the floor...
+LOUD_MARGIN_DB = 15.0           # ...and frames this far above it count with a weak VAD (>= 0.15)
+ENERGY_ONLY_MARGIN_DB = 6.0     # without RNNoise, energy alone with a wider margin
+MIN_NOISE_FRAMES = 10           # 100 ms of non-speech needed to measure the floor from the file
+
+
+@dataclass(frozen=True)
+class QualityThresholds:
+    """Every grading threshold in one place. Amber = usable, could be better; red = record again."""
+    snr_green_db: float = 30.0          # >= green (Hi-Fi TTS keeps >= 32 dB)
+    snr_red_db: float = 20.0            # < red; in between amber
+    room_noise_floor_max_dbfs: float = -50.0   # room check: a louder room tone is "too noisy"
+    typical_speech_level_dbfs: float = -20.0   # assumed for the SNR a room floor implies
+    clip_level: float = 0.999           # |x| at or above this counts as full scale
+    clip_fraction_red: float = 0.001    # > 0.1 % of samples at full scale -> red
+    clip_run_min: int = 3               # any run of >= 3 full-scale samples -> red
+    peak_high_dbfs: float = -1.0        # peak above this (but no clipping) -> amber, too close
+    peak_low_dbfs: float = -18.0        # peak below this -> amber, a bit quiet
+    peak_too_low_dbfs: float = -30.0    # peak below this -> red, too quiet
+    bandwidth_amber_hz: float = 7000.0  # below: muffled (wideband-only or lossy path)
+    bandwidth_red_hz: float = 5500.0    # below: telephone / narrowband Bluetooth (3.4-4 kHz; 8 kHz-sampled reads ~4.6)
+    bandwidth_range_db: float = 50.0    # bandwidth = highest frequency within this of the spectral peak
+    lead_min_s: float = 0.1             # less silence before speech: may be cut off
+    lead_max_s: float = 2.0             # more: long wait (it will be trimmed, but check the take)
+    trail_min_s: float = 0.1
+    trail_max_s: float = 2.0
+    min_duration_s: float = 0.5         # shorter than this is not a take -> red
+    max_duration_s: float = 30.0        # longer -> amber: prompts are one sentence
+    min_speech_s: float = 0.2           # less voice than this -> red, "no speech"
+    # Speaking-rate band, syllables per second over the speech span (pauses included), per language.
+    rate_band_en: tuple[float, float] = (2.0, 6.5)
+    rate_band_zh: tuple[float, float] = (2.0, 7.0)
+    dc_offset_max: float = 0.02         # |mean| above this -> amber (faulty interface or cable)
+
+
+@dataclass
+class Problem:
+    code: str
+    severity: str   # "amber" | "red"
+    message: str    # plain words: what is wrong and what to do
+
+
+@dataclass
+class QualityReport:
+    duration_s: float
+    sample_rate: int
+    grade: str                          # "green" | "amber" | "red"
+    problems: list[Problem] = field(default_factory=list)
+    snr_db: float | None = None
+    wada_snr_db: float | None = None
+    noise_floor_dbfs: float | None = None
+    noise_floor_source: str = "file"    # "session" | "file"
+    noise_floor_note: str | None = None # set when the floor is a fallback guess or overridden
+    speech_level_dbfs: float | None = None   # active speech level, noise power removed
+    clipped_fraction: float = 0.0
+    clip_runs: int = 0
+    peak_dbfs: float | None = None
+    loudness_lufs: float | None = None  # BS.1770 integrated; None under 0.4 s or silent
+    bandwidth_hz: float | None = None
+    bandwidth_noise_limited: bool = False    # the noise hid the true roll-off, so it isn't graded
+    leading_silence_s: float | None = None
+    trailing_silence_s: float | None = None
+    speech_s: float = 0.0               # total voice-active time
+    speaking_rate: float | None = None  # syllables/s over the speech span; None without text
+    syllables: int | None = None
+    dc_offset: float = 0.0
+    vad_source: str = "rnnoise"         # "rnnoise" | "energy" (RNNoise missing)
+
+    def to_dict(self) -> dict:
+        """JSON-safe dict: NaN/inf become None, numpy scalars become Python numbers."""
+        d = asdict(self)
+        return {k: _json_safe(v) for k, v in d.items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "QualityReport":
+        known = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known}    # ignore keys from newer versions
+        kw["problems"] = [p if isinstance(p, Problem) else Problem(**p) for p in kw.get("problems", [])]
+        return cls(**kw)
+
+
+def _json_safe(v):
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(v) else None
+    return v
+
+
+# --------------------------------------------------------------------------- levels and noise floor
+
+def _db(p: float | np.ndarray) -> float | np.ndarray:
+    return np.maximum(10 * np.log10(np.maximum(p, 1e-30)), FLOOR_MIN_DBFS)
+
+
+def _frame_powers(x: np.ndarray, hop: int) -> np.ndarray:
+    nf = len(x) // hop
+    if nf == 0:
+        return np.zeros(0)
+    return np.mean(x[:nf * hop].reshape(nf, hop) ** 2, axis=1)
+
+
+def _robust_mean_power(p: np.ndarray) -> float:
+    """Mean power after dropping frames louder than median + 6 dB (a cough, a click, a knock).
+
+    For steady noise almost nothing is dropped, so this is ~the true mean power (which is what
+    SNR needs), unlike a plain low percentile, which under-reads fluctuating noise.
+    """
+    if len(p) == 0:
+        return 0.0
+    keep = p <= np.median(p) * 10 ** (TRIM_ABOVE_MEDIAN_DB / 10)
+    return float(np.mean(p[keep])) if keep.any() else float(np.median(p))
+
+
+def measure_noise_floor(samples: np.ndarray, sample_rate: int) -> float:
+    """Room tone -> noise floor in dBFS (mean power of 30 ms frames, robust to a cough or click)."""
+    x = np.nan_to_num(np.asarray(samples, np.float64).ravel())
+    if len(x) == 0:
+        raise ValueError("no samples: record some room tone first")
+    hop = max(1, int(round(NOISE_FRAME_S * sample_rate)))
+    p = _frame_powers(x, hop) if len(x) >= hop else np.array([np.mean(x * x)])
+    return float(_db(_robust_mean_power(p)))
+
+
+@dataclass
+class RoomVerdict:
+    noise_floor_dbfs: float
+    ok: bool
+    message: str
+
+
+def describe_noise(samples: np.ndarray, sample_rate: int) -> str:
+    """What the room tone sounds like, from where its power sits in frequency."""
+    x = np.asarray(samples, np.float64)
+    if len(x) < 256:
+        return "background noise"
+    spec = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    f = np.fft.rfftfreq(len(x), 1 / sample_rate)
+    total = spec.sum() + 1e-30
+    mains = sum(spec[(f > h * base - 3) & (f < h * base + 3)].sum() for base in (50, 60) for h in (1, 2, 3))
+    if mains / total > 0.5:
+        return "an electrical hum (mains 50/60 Hz: a charger, a lamp dimmer, or a ground loop in the cable)"
+    if spec[f < 500].sum() / total > 0.7:
+        return "a low rumble (traffic, a fan, air conditioning or a fridge)"
+    return "a steady hiss (a fan, a computer, or the microphone's own noise with the gain turned up)"
+
+
+def room_verdict(noise_floor_dbfs: float, thresholds: QualityThresholds = QualityThresholds(), *,
+                 room_tone: np.ndarray | None = None, sample_rate: int | None = None) -> RoomVerdict:
+    """Is the room quiet enough to start a session? Pass the room tone to name the kind of noise."""
+    th = thresholds
+    floor = float(noise_floor_dbfs)
+    implied = th.typical_speech_level_dbfs - floor
+    if floor <= th.room_noise_floor_max_dbfs:
+        return RoomVerdict(floor, True,
+                           f"The room is quiet enough: background noise at {floor:.0f} dBFS, so normal speech "
+                           f"should be about {implied:.0f} dB above it.")
+    kind = (describe_noise(room_tone, sample_rate) if room_tone is not None and sample_rate
+            else "background noise (often a fan, a fridge, a computer, traffic, or an electrical hum)")
+    return RoomVerdict(floor, False,
+                       f"The room is too noisy: the microphone hears {kind} at {floor:.0f} dBFS. "
+                       f"Speech at a normal level would be only about {implied:.0f} dB above it, and a good "
+                       f"take needs {th.snr_green_db:.0f} dB. Switch off what you can, close the windows, "
+                       f"or move closer to the microphone, then test the room again. "
+                       f"You can also continue anyway: every take is still checked, and noisy ones are marked.")
+
+
+# --------------------------------------------------------------------------- WADA-SNR
+
+@lru_cache(maxsize=1)
+def _wada_table() -> tuple[np.ndarray, np.ndarray]:
+    """G(SNR) for SNR = -20..100 dB, from Kim & Stern's model rather than a typed-in table.
+
+    Model: clean speech amplitude ~ Gamma(shape 0.4) with a random sign, noise Gaussian;
+    G = log E|z| - E log|z| for z = speech + noise. Expectations are taken over 200k stratified
+    (quantile-midpoint) samples of each distribution, randomly paired with a fixed seed, so the table
+    is deterministic and smooth. Limits check out: G(-inf) = 0.409 (Gaussian), G(+inf) = 1.645.
+    """
+    m = 200_000
+    q = (np.arange(m) + 0.5) / m
+    rng = np.random.default_rng(1234)
+    s = gamma_dist.ppf(q, 0.4) * rng.choice([-1.0, 1.0], size=m)
+    s /= np.sqrt(np.mean(s * s))
+    n = ndtri(q)[rng.permutation(m)]
+    n /= np.sqrt(np.mean(n * n))
+    snrs = np.arange(-20.0, 101.0)
+    g = np.empty_like(snrs)
+    for i, snr in enumerate(snrs):
+        z = np.abs(s * 10 ** (snr / 20) + n)
+        g[i] = np.log(np.mean(z)) - np.mean(np.log(np.maximum(z, 1e-20)))
+    return snrs, np.maximum.accumulate(g)    # monotone, for interpolation
+
+
+def wada_snr(samples: np.ndarray) -> float:
+    """Blind SNR estimate (Kim & Stern 2008, WADA), clamped to WADA_RANGE_DB."""
+    x = np.nan_to_num(np.asarray(samples, np.float64).ravel())
+    peak = np.max(np.abs(x)) if len(x) else 0.0
+    if peak == 0:
+        return WADA_RANGE_DB[0]
+    a = np.maximum(np.abs(x / peak), 1e-10)     # as in the reference code: eps for exact zeros
+    g = math.log(max(float(np.mean(a)), 1e-10)) - float(np.mean(np.log(a)))
+    snrs, table = _wada_table()
+    est = float(np.interp(g, table, snrs))
+    return float(np.clip(est, *WADA_RANGE_DB))
+
+
+# --------------------------------------------------------------------------- text
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+
+
+def _english_syllables(word: str) -> int:
+    w = word.lower().replace("'", "")
+    groups = re.findall(r"[aeiouy]+", w)
+    n = len(groups)
+    # Silent final e ("make"), but not "-le" after a consonant ("table") or words like "the"/"be".
+    if w.endswith("e") and not w.endswith(("le", "ee", "ye")) and n > 1:
+        n -= 1
+    # "-ed" is silent unless after t/d ("jumped" 1, "wanted" 2).
+    if w.endswith("ed") and len(w) > 3 and w[-3] not in "td" and n > 1:
+        n -= 1
+    return max(1, n)
+
+
+def syllable_count(text: str) -> int:
+    """Syllables in a prompt: one per Han character, vowel groups per English word, one per digit."""
+    han = len(_HAN.findall(text))
+    rest = _HAN.sub(" ", text)
+    words = sum(_english_syllables(w) for w in _WORD.findall(rest))
+    digits = len(re.findall(r"\d", rest))
+    return han + words + digits
+
+
+def _language(text: str) -> str:
+    han = len(_HAN.findall(text))
+    return "zh" if han * 2 >= max(1, syllable_count(text)) else "en"
+
+
+# --------------------------------------------------------------------------- spectrum
+
+DETECT = 0.3    # voice power must be >= 0.3x the noise power in a band to count as present (-5 dB)
+
+
+def _bandwidth(x: np.ndarray, sr: int, active: np.ndarray, hop: int, range_db: float) -> tuple[float | None, bool]:
+    """Effective bandwidth (Hz) of the voice, and whether the noise hid the true roll-off.
+
+    Long-term spectra of voice-active and non-active 10 ms-hop frames; the voice spectrum minus the
+    noise spectrum, smoothed over +-250 Hz; bandwidth = highest frequency where that is within
+    `range_db` of its peak and at least -5 dB relative to the noise there (weaker excess is within
+    the estimate's scatter). If that detection limit lies above the threshold just past that point,
+    the measurement is limited by noise, not by the microphone, and the grade ignores it.
+    """
+    nfft = 1 << int(math.ceil(math.log2(max(64, 0.02 * sr))))
+    nf = len(active)
+    starts = np.arange(nf) * hop
+    ok = starts + nfft <= len(x)
+    if not (active & ok).any():
+        return None, False
+    win = np.hanning(nfft)
+
+    def mean_spec(mask: np.ndarray) -> np.ndarray:
+        idx = starts[mask & ok]
+        if len(idx) == 0:
+            return np.zeros(nfft // 2 + 1)
+        idx = idx[:: max(1, len(idx) // 400)]       # <= ~400 frames: plenty for a long-term average
+        frames = x[idx[:, None] + np.arange(nfft)] * win
+        return np.mean(np.abs(np.fft.rfft(frames, axis=1)) ** 2, axis=0)
+
+    sp, nz = mean_spec(active), mean_spec(~active)
+    f = np.fft.rfftfreq(nfft, 1 / sr)
+    k = max(1, int(round(250 / (f[1] - f[0]))))
+    kern = np.ones(2 * k + 1) / (2 * k + 1)
+    sp, nz = np.convolve(sp, kern, "same"), np.convolve(nz, kern, "same")
+    clean = np.maximum(sp - nz, 0.0)
+    ref = clean[f >= 80].max() if (f >= 80).any() else clean.max()
+    if ref <= 0:
+        return None, False
+    thr = ref * 10 ** (-range_db / 10)
+    good = (clean >= thr) & (clean >= DETECT * nz)
+    if not good.any():
+        return None, False
+    top = int(np.nonzero(good)[0][-1])
+    bw = float(min(f[top] + (f[1] - f[0]) / 2, sr / 2))
+    beyond = nz[top + 1: top + 1 + 4 * k]
+    noise_limited = bool(len(beyond) and np.median(beyond) * DETECT > thr)
+    return bw, noise_limited
+
+
+def _loudness(x: np.ndarray, sr: int) -> float | None:
+    if len(x) < int(0.4 * sr) + 1:
+        return None      # BS.1770 gates 400 ms blocks: shorter clips have no integrated loudness
+    try:
+        import pyloudnorm
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            v = float(pyloudnorm.Meter(sr).integrated_loudness(x))
+    except Exception:
+        return None
+    return v if math.isfinite(v) else None
+
+
+# --------------------------------------------------------------------------- analysis
+
+def _runs(mask: np.ndarray, min_len: int) -> int:
+    if not mask.any():
+        return 0
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    lengths = np.nonzero(d == -1)[0] - np.nonzero(d == 1)[0]
+    return int(np.sum(lengths >= min_len))
+
+
+def _fit(v: np.ndarray, n: int) -> np.ndarray:
+    v = np.asarray(v, np.float64).ravel()
+    if len(v) >= n:
+        return v[:n]
+    return np.pad(v, (0, n - len(v)), mode="edge") if len(v) else np.zeros(n)
+
+
+def analyze(samples: np.ndarray, sample_rate: int, *, noise_floor_dbfs: float | None = None,
+            text: str | None = None, vad_prob: np.ndarray | None = None,
+            thresholds: QualityThresholds = QualityThresholds()) -> QualityReport:
+    """Measure and grade one take (mono float samples nominally in [-1, 1])."""
+    th = thresholds
+    sr = int(sample_rate)
+    x = denoise.as_float_mono(samples).astype(np.float64)
+    n = len(x)
+    rep = QualityReport(duration_s=n / sr if sr else 0.0, sample_rate=sr, grade="green")
+    problems = rep.problems
+
+    # Clipping and level, on the raw samples (values beyond +-1 in a float file count as clipped).
+    full = np.abs(x) >= th.clip_level
+    rep.clipped_fraction = float(full.mean()) if n else 0.0
+    rep.clip_runs = _runs(full, th.clip_run_min)
+    peak = float(np.max(np.abs(x))) if n else 0.0
+    rep.peak_dbfs = float(max(20 * math.log10(peak), FLOOR_MIN_DBFS)) if peak > 0 else FLOOR_MIN_DBFS
+    rep.dc_offset = float(np.mean(x)) if n else 0.0
+    rep.loudness_lufs = _loudness(x, sr)
+    rep.wada_snr_db = wada_snr(x) if n else None
+
+    # Voice activity: RNNoise probability per 10 ms frame, if we can get it.
+    hop = max(1, int(round(FRAME_S * sr)))
+    p = _frame_powers(x, hop)
+    nf = len(p)
+    pdb = _db(p)
+    v: np.ndarray | None = None
+    if nf:
+        if vad_prob is None:
+            try:
+                vad_prob = denoise.voice_probability(x.astype(np.float32), sr)
+            except denoise.DenoiserUnavailable:
+                vad_prob = None
+        if vad_prob is not None:
+            v = maximum_filter1d(_fit(vad_prob, nf), size=2 * VAD_SPREAD_FRAMES + 1)
+    rep.vad_source = "rnnoise" if v is not None else "energy"
+
+    # Noise floor from the file's own non-speech frames.
+    file_floor: float | None = None
+    fallback = False
+    if nf:
+        p10 = np.percentile(pdb, 10)
+        if v is not None:
+            speechy = (v >= 0.5) | (pdb > p10 + 20)
+            quiet = ~(maximum_filter1d(speechy.astype(np.uint8), size=2 * 5 + 1) > 0)   # +-50 ms guard
+        else:
+            quiet = pdb <= p10 + ENERGY_ONLY_MARGIN_DB
+        if quiet.sum() >= MIN_NOISE_FRAMES:
+            file_floor = float(_db(_robust_mean_power(p[quiet])))
+        else:
+            fallback = True
+            file_floor = float(_db(np.percentile(p, 5)))
+    if noise_floor_dbfs is not None and math.isfinite(noise_floor_dbfs):
+        floor = max(float(noise_floor_dbfs), FLOOR_MIN_DBFS)
+        rep.noise_floor_source = "session"
+        # The room got louder since the room check (a fan came on): trust the take's own pauses.
+        if file_floor is not None and not fallback and file_floor > floor + 6.0:
+            rep.noise_floor_note = (f"The pauses in this take ({file_floor:.0f} dBFS) are louder than the room "
+                                    f"check ({floor:.0f} dBFS); SNR uses the take's own noise.")
+            floor = file_floor
+            rep.noise_floor_source = "file"
+    else:
+        floor = file_floor if file_floor is not None else FLOOR_MIN_DBFS
+        rep.noise_floor_source = "file"
+        if fallback:
+            rep.noise_floor_note = ("No pause without speech in this take, so the noise floor is a guess "
+                                    "(its quietest 5 % of 10 ms frames).")
+    rep.noise_floor_dbfs = float(floor)
+
+    # Active frames and SNR.
+    if nf:
+        if v is not None:
+            active = (pdb > floor + ENERGY_MARGIN_DB) & ((v >= 0.5) | ((pdb > floor + LOUD_MARGIN_DB) & (v >= 0.15)))
+        else:
+            active = pdb > floor + ENERGY_ONLY_MARGIN_DB
+    else:
+        active = np.zeros(0, bool)
+    rep.speech_s = float(active.sum() * hop / sr)
+    has_speech = rep.speech_s >= th.min_speech_s
+    noise_p = 10 ** (floor / 10)
+    if has_speech:
+        s_p = float(np.mean(p[active])) - noise_p
+        rep.speech_level_dbfs = float(_db(s_p)) if s_p > 0 else None
+        snr = 10 * math.log10(s_p / noise_p) if s_p > 0 else SNR_RANGE_DB[0]
+        rep.snr_db = float(np.clip(snr, *SNR_RANGE_DB))
+        idx = np.nonzero(active)[0]
+        rep.leading_silence_s = float(idx[0] * hop / sr)
+        rep.trailing_silence_s = float(max(0.0, rep.duration_s - (idx[-1] + 1) * hop / sr))
+        rep.bandwidth_hz, rep.bandwidth_noise_limited = _bandwidth(x, sr, active, hop, th.bandwidth_range_db)
+        if text:
+            rep.syllables = syllable_count(text)
+            span = (idx[-1] + 1 - idx[0]) * hop / sr
+            rep.speaking_rate = float(rep.syllables / span) if span > 0 and rep.syllables else None
+
+    _grade(rep, th, has_speech, text)
+    return rep
+
+
+def _add(rep: QualityReport, code: str, severity: str, message: str) -> None:
+    rep.problems.append(Problem(code, severity, message))
+
+
+AGAIN = "then press R to record again."
+
+
+def _grade(rep: QualityReport, th: QualityThresholds, has_speech: bool, text: str | None) -> None:
+    if rep.duration_s < th.min_duration_s:
+        _add(rep, "too_short", "red", f"The take is only {rep.duration_s:.1f} s long. Wait for the red light, "
+             f"read the whole prompt, and stop a moment after you finish; {AGAIN}")
+    elif rep.duration_s > th.max_duration_s:
+        _add(rep, "too_long", "amber", f"The take is {rep.duration_s:.0f} s long. Prompts are meant as one "
+             "sentence: check that recording stopped when you finished, or record it in parts.")
+    if rep.clip_runs > 0 or rep.clipped_fraction > th.clip_fraction_red:
+        _add(rep, "clipping", "red", f"The sound was too loud and got cut off (clipped) {rep.clip_runs} times. "
+             f"Turn the microphone gain down or move a little further away, {AGAIN}")
+    elif rep.peak_dbfs is not None and rep.peak_dbfs > th.peak_high_dbfs:
+        _add(rep, "near_clipping", "amber", f"The loudest moment reached {rep.peak_dbfs:.1f} dBFS, very close to "
+             "the limit. Turn the microphone gain down a little for the next takes.")
+    if abs(rep.dc_offset) > th.dc_offset_max:
+        _add(rep, "dc_offset", "amber", "The recording has a constant offset, a sign of a faulty sound "
+             "interface or cable. Try another USB port or microphone.")
+    if not has_speech:
+        _add(rep, "no_speech", "red", "No speech was found in this take. Check that the right microphone is "
+             f"selected and not muted, speak towards it, {AGAIN}")
+        return _finish(rep)
+    if rep.snr_db is not None and rep.snr_db < th.snr_red_db:
+        _add(rep, "noisy", "red", f"Too much background noise: the voice is only {rep.snr_db:.0f} dB above it "
+             f"(needs {th.snr_red_db:.0f}, ideally {th.snr_green_db:.0f}). Switch off fans or other noise, move "
+             f"closer to the microphone, {AGAIN}")
+    elif rep.snr_db is not None and rep.snr_db < th.snr_green_db:
+        _add(rep, "some_noise", "amber", f"Some background noise: the voice is {rep.snr_db:.0f} dB above it "
+             f"(ideally {th.snr_green_db:.0f}). Usable; cleanup will help. If you can, reduce the noise or move "
+             "closer to the microphone.")
+    if rep.clip_runs == 0 and rep.peak_dbfs is not None:
+        if rep.peak_dbfs < th.peak_too_low_dbfs:
+            _add(rep, "too_quiet", "red", f"The recording is far too quiet (loudest moment {rep.peak_dbfs:.0f} "
+                 f"dBFS). Move closer to the microphone or turn up its gain, {AGAIN}")
+        elif rep.peak_dbfs < th.peak_low_dbfs:
+            _add(rep, "quiet", "amber", f"The recording is a bit quiet (loudest moment {rep.peak_dbfs:.0f} dBFS). "
+                 "Move a little closer to the microphone or turn its gain up for the next takes.")
+    if rep.bandwidth_hz is not None and not rep.bandwidth_noise_limited:
+        khz = rep.bandwidth_hz / 1000
+        if rep.bandwidth_hz < th.bandwidth_red_hz:
+            _add(rep, "narrowband", "red", f"The sound stops at {khz:.1f} kHz, like a phone call: this looks like a "
+                 "telephone or Bluetooth headset microphone. Use a USB or built-in microphone (not Bluetooth), "
+                 + AGAIN)
+        elif rep.bandwidth_hz < th.bandwidth_amber_hz:
+            _add(rep, "muffled", "amber", f"The sound stops at {khz:.1f} kHz, so the voice will sound muffled. "
+                 "A wired USB microphone gives a clearer voice; avoid Bluetooth headsets.")
+    if rep.leading_silence_s is not None:
+        if rep.leading_silence_s < th.lead_min_s:
+            _add(rep, "cut_start", "amber", "Speech starts right at the beginning and may be cut off. Wait about "
+                 f"half a second after the light before speaking, {AGAIN}")
+        elif rep.leading_silence_s > th.lead_max_s:
+            _add(rep, "long_lead", "amber", f"{rep.leading_silence_s:.1f} s of silence before you speak. It will "
+                 "be trimmed; you can start speaking sooner.")
+    if rep.trailing_silence_s is not None:
+        if rep.trailing_silence_s < th.trail_min_s:
+            _add(rep, "cut_end", "amber", "The recording stopped right as you finished and the last word may be "
+                 f"cut off. Wait about half a second before stopping, {AGAIN}")
+        elif rep.trailing_silence_s > th.trail_max_s:
+            _add(rep, "long_trail", "amber", f"{rep.trailing_silence_s:.1f} s of silence after you finish. It will "
+                 "be trimmed; you can stop sooner.")
+    if text and rep.speaking_rate is not None:
+        lo, hi = th.rate_band_zh if _language(text) == "zh" else th.rate_band_en
+        if rep.speaking_rate > hi:
+            _add(rep, "fast", "amber", f"You spoke quickly ({rep.speaking_rate:.1f} syllables per second). A calm, "
+                 "even pace gives a better voice. Also check that the whole prompt was read.")
+        elif rep.speaking_rate < lo:
+            _add(rep, "slow", "amber", f"Slow speech ({rep.speaking_rate:.1f} syllables per second), or long "
+                 "pauses. Check that the take matches the prompt; read at your natural pace.")
+    _finish(rep)
+
+
+def _finish(rep: QualityReport) -> None:
+    sev = {p.severity for p in rep.problems}
+    rep.grade = "red" if "red" in sev else "amber" if "amber" in sev else "green"
+
+
+def _fmt(v: float | None, spec: str, unit: str) -> str:
+    return "n/a" if v is None else f"{v:{spec}} {unit}"
+
+
+def format_report(report: QualityReport, name: str) -> str:
+    """Multi-line human-readable summary, for `voicebank check`."""
+    r = report
+    src = "room check" if r.noise_floor_source == "session" else "this file"
+    lines = [
+        f"{name}: {r.grade.upper()}  ({r.duration_s:.2f} s, {r.sample_rate} Hz)",
+        f"  SNR {_fmt(r.snr_db, '.1f', 'dB')}  (noise floor {_fmt(r.noise_floor_dbfs, '.1f', 'dBFS')} from {src}; "
+        f"WADA second opinion {_fmt(r.wada_snr_db, '.1f', 'dB')})",
+        f"  speech level {_fmt(r.speech_level_dbfs, '.1f', 'dBFS')}, peak {_fmt(r.peak_dbfs, '.1f', 'dBFS')}, "
+        f"loudness {_fmt(r.loudness_lufs, '.1f', 'LUFS')}",
+        "  clipping: none" if r.clip_runs == 0 and r.clipped_fraction == 0 else
+        f"  clipping: {100 * r.clipped_fraction:.2f} % of samples, {r.clip_runs} runs",
+        f"  bandwidth {_fmt(None if r.bandwidth_hz is None else r.bandwidth_hz / 1000, '.1f', 'kHz')}"
+        + (" (limited by noise)" if r.bandwidth_noise_limited else ""),
+        f"  silence {_fmt(r.leading_silence_s, '.2f', 's')} before, {_fmt(r.trailing_silence_s, '.2f', 's')} after; "
+        f"speech {r.speech_s:.2f} s" + ("" if r.speaking_rate is None else
+                                         f"; {r.speaking_rate:.1f} syllables/s ({r.syllables} syllables)"),
+    ]
+    if r.noise_floor_note:
+        lines.append(f"  note: {r.noise_floor_note}")
+    lines += [f"  [{p.severity}] {p.code}: {p.message}" for p in r.problems]
+    return "\n".join(lines)

@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 mode=app
 [ "${1:-}" = "--test" ] && mode=test
 
-# System packages: PortAudio for the microphone; for a real window, the xcb libraries Qt 6 needs.
-packages="libportaudio2"
+# System packages: PortAudio for the microphone, a Chinese font (else prompts show as boxes);
+# for a real window, the xcb libraries Qt 6 needs.
+packages="libportaudio2 fonts-wqy-microhei"
 [ "$mode" = app ] && packages="$packages libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-render-util0 libxcb-image0"
 missing=""
 for p in $packages; do

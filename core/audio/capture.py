@@ -266,7 +266,7 @@ class Recorder:
     def _finished(self) -> None:
         if not self._stopping:
             self._error = ("The microphone stopped sending sound (unplugged?). "
-                           "What was recorded so far is kept. Plug it back in and press R to record again.")
+                           "What was recorded so far is kept. Plug it back in and try again.")
 
     # capture -------------------------------------------------------------------
     def start_capture(self, sink: Sink, *, auto_stop: AutoStop | None = None,
@@ -329,7 +329,7 @@ class Recorder:
                    time.monotonic() - self._last_block > self.stall_timeout_s)
         if stalled:
             self._error = ("The microphone stopped sending sound (unplugged?). "
-                           "What was recorded so far is kept. Plug it back in and press R to record again.")
+                           "What was recorded so far is kept. Plug it back in and try again.")
         active = getattr(self._stream, "active", True) if self._stream is not None else False
         if self._stream is not None and not active and not self._stopping and self._error is None:
             self._finished()

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 BANK_SAMPLE_RATE = 48_000   # raw takes: 48 kHz mono PCM16 (RNNoise's native rate)
 MAX_TAKE_SECONDS = 600.0    # longer files are not takes; analysing them would take minutes
@@ -106,6 +105,8 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     samples = np.asarray(samples, dtype=np.float32)
     if from_rate == to_rate or samples.size == 0:
         return samples.copy()
+    from scipy.signal import resample_poly  # imported here: scipy.signal costs app start-up time
+
     ratio = Fraction(to_rate, from_rate)
     out = resample_poly(samples, ratio.numerator, ratio.denominator)
     return out.astype(np.float32, copy=False)

@@ -230,7 +230,11 @@ class Speaker:
         """The user's messages first (they matter most), then each chosen script."""
         out = list(self.messages())
         for language in self.info.languages:
-            out.extend(load_script(language))
+            try:
+                out.extend(load_script(language))
+            except (OSError, ValueError) as exc:
+                raise BankError(f"The recording script for {language!r} is missing or damaged ({exc}). "
+                                "Reinstall voicebank to get it back; your recordings are not affected.") from exc
         return out
 
     # sessions ----------------------------------------------------------------

@@ -128,3 +128,14 @@ def test_sessions_round_trip(speaker):
     assert speaker.session(s.id) == s
     assert speaker.sessions() == [s]
     assert isinstance(s, Session)
+
+
+def test_missing_script_is_a_bank_error(speaker, monkeypatch):
+    import core.bank.store as store
+
+    def gone(language):
+        raise FileNotFoundError(f"resources/scripts/{language}.txt")
+
+    monkeypatch.setattr(store, "load_script", gone)
+    with pytest.raises(BankError, match="Reinstall voicebank"):
+        speaker.prompts()

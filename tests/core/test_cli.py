@@ -1,0 +1,113 @@
+"""The `voicebank` command line, run in-process (fast) and once through the real entry point."""
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from core.cli import main
+from tests.audiofiles import make_bad_inputs, make_two_hour_file
+from tests.testsignals import mix_at_snr, noise, speech_like
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory):
+    return make_bad_inputs(tmp_path_factory.mktemp("bad"))
+
+
+def speech_file(path, snr_db=35.0, rate=48000, seconds=3.0):
+    clean = speech_like(seconds, sample_rate=rate, seed=1)
+    noisy = mix_at_snr(clean, noise("white", seconds, rate, seed=2), snr_db, sample_rate=rate)
+    sf.write(str(path), noisy, rate, subtype="PCM_16")
+    return path
+
+
+def test_check_prints_a_report_per_file(tmp_path, capsys):
+    good = speech_file(tmp_path / "good.wav", snr_db=35)
+    noisy = speech_file(tmp_path / "noisy.wav", snr_db=12)
+    assert main(["check", str(good), str(noisy)]) == 0
+    out = capsys.readouterr().out
+    assert "good.wav" in out and "noisy.wav" in out
+    assert main(["check", "--json", str(good), str(noisy)]) == 0
+    results = json.loads(capsys.readouterr().out)
+    grades = {Path(r["file"]).name: r["report"]["grade"] for r in results}
+    assert grades["noisy.wav"] == "red"
+    assert grades["good.wav"] in ("green", "amber")
+    snr = {Path(r["file"]).name: r["report"]["snr_db"] for r in results}
+    assert snr["good.wav"] > snr["noisy.wav"] + 15
+    assert all(r["report"]["noise_floor_source"] == "file" for r in results)
+
+
+def test_check_every_awkward_file_without_crashing(bad, capsys):
+    code = main(["check", "--json", *map(str, bad.values())])
+    results = {Path(r["file"]).name: r for r in json.loads(capsys.readouterr().out)}
+    assert code == 1                                    # some files could not be read
+    for name in ("empty.wav", "notes.wav", "corrupt.wav", "header-only.wav"):
+        assert "error" in results[name] and "Traceback" not in results[name]["error"]
+    for name in ("stereo.wav", "rate8k.wav", "rate96k.wav", "float.wav", "pcm24.wav", "take.flac", "take.ogg"):
+        assert "report" in results[name], name
+    assert results["stereo.wav"]["channels"] == 2
+    assert results["silent.wav"]["report"]["grade"] == "red"
+
+
+def test_check_flags_a_telephone_quality_recording(tmp_path, capsys):
+    phone = speech_file(tmp_path / "phone.wav", snr_db=40, rate=8000)
+    assert main(["check", "--json", str(phone)]) == 0
+    report = json.loads(capsys.readouterr().out)[0]["report"]
+    assert report["bandwidth_hz"] < 4100
+    assert any("band" in p["code"] for p in report["problems"]), report["problems"]
+
+
+def test_check_refuses_a_two_hour_file_clearly(tmp_path, capsys):
+    path = make_two_hour_file(tmp_path / "long.flac")
+    assert main(["check", str(path)]) == 1
+    assert "2 h 00 min" in capsys.readouterr().out
+
+
+def test_denoise_writes_a_new_file_and_never_touches_the_input(tmp_path, capsys):
+    src = speech_file(tmp_path / "in.wav", snr_db=15)
+    before = hashlib.sha256(src.read_bytes()).hexdigest()
+    assert main(["denoise", str(src), str(tmp_path / "out.wav")]) == 0
+    assert hashlib.sha256(src.read_bytes()).hexdigest() == before
+    out, rate = sf.read(str(tmp_path / "out.wav"))
+    assert rate == 48000 and len(out) == sf.info(str(src)).frames
+    assert "wrote" in capsys.readouterr().out
+    assert main(["denoise", str(src), str(src)]) == 2
+    assert hashlib.sha256(src.read_bytes()).hexdigest() == before
+    assert main(["denoise", str(tmp_path / "missing.wav"), str(tmp_path / "x.wav")]) == 1
+
+
+def test_bank_commands(tmp_path, capsys, private_bank):
+    from core.bank.store import Bank
+    from tests.core.bank.test_store import record
+
+    sp = Bank().create_speaker("Wang Fang", ["zh"])
+    session = sp.start_session("mic", -60.0, True)
+    for prompt in sp.prompts()[:2]:
+        record(sp, prompt, session=session)
+    assert main(["speakers"]) == 0
+    assert "wang-fang" in capsys.readouterr().out
+    assert main(["export-dataset", "--speaker", "wang-fang", str(tmp_path / "ds")]) == 0
+    assert len(list((tmp_path / "ds" / "wavs").glob("*.wav"))) == 2
+    assert main(["backup", "--speaker", "wang-fang", str(tmp_path / "b.zip")]) == 0
+    assert main(["restore", str(tmp_path / "b.zip")]) == 1          # exists already: refused
+    assert "already has" in capsys.readouterr().err
+    assert main(["--bank", str(tmp_path / "bank2"), "restore", str(tmp_path / "b.zip")]) == 0
+    assert main(["export-dataset", "--speaker", "nobody", str(tmp_path / "ds2")]) == 1
+    assert "No speaker called" in capsys.readouterr().err
+
+
+def test_entry_point_runs_as_a_module(tmp_path):
+    src = speech_file(tmp_path / "a.wav")
+    out = subprocess.run([sys.executable, "-m", "core", "check", "--json", str(src)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)[0]["report"]["duration_s"] == pytest.approx(3.0, abs=0.01)
+    out = subprocess.run([sys.executable, "-m", "core"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 2 and "check" in out.stdout

@@ -1,0 +1,134 @@
+"""The voicebank desktop window: four pages, each reachable with Ctrl+1..4 or the list on the left."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLineEdit, QListWidget, QMainWindow,
+                               QPushButton, QStackedWidget, QWidget)
+
+from core.audio.capture import InputDevice, Recorder, list_input_devices
+from core.bank.store import Bank
+from desktop.context import AppContext
+from desktop.record_page import RecordPage
+from desktop.review_page import ReviewPage
+from desktop.room_page import RoomPage
+from desktop.speaker_page import SpeakerPage
+from desktop.style import STYLE_SHEET, base_font
+
+PAGE_KEYS = {Qt.Key_1: 0, Qt.Key_2: 1, Qt.Key_3: 2, Qt.Key_4: 3}
+SPEAKER, ROOM, RECORD, REVIEW = range(4)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, bank: Bank | None = None, recorder: Recorder | None = None,
+                 list_devices: Callable[[], list[InputDevice]] | None = None):
+        super().__init__()
+        self.setWindowTitle("Voicebank — bank your voice")
+        self.setAccessibleName("Voicebank")
+        self.context = AppContext(bank or Bank(), recorder or Recorder(),
+                                  list_devices or list_input_devices, self)
+        self.speaker_page = SpeakerPage(self.context)
+        self.room_page = RoomPage(self.context)
+        self.record_page = RecordPage(self.context)
+        self.review_page = ReviewPage(self.context)
+        self.pages: list[QWidget] = [self.speaker_page, self.room_page, self.record_page, self.review_page]
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.setAccessibleName("Pages")
+        for number, title in enumerate(["Speaker", "Room check", "Record", "Review"], start=1):
+            self.nav.addItem(f"{title}\nCtrl+{number}")
+        self.nav.setFixedWidth(190)
+        self.stack = QStackedWidget()
+        for page in self.pages:
+            self.stack.addWidget(page)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.addWidget(self.nav)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        for button in self.findChildren(QPushButton):
+            button.setAutoDefault(True)        # Enter presses the focused button, not only Space
+
+        self.nav.currentRowChanged.connect(self._page_changed)
+        self.room_page.go_record.connect(lambda: self.show_page(RECORD))
+        self.speaker_page.go_next.connect(lambda: self.show_page(ROOM))
+        self.context.open_record_at.connect(self._record_prompt)
+        self.resize(1150, 820)
+        QApplication.instance().installEventFilter(self)
+        self.nav.setCurrentRow(SPEAKER)
+
+    @property
+    def current_page(self) -> QWidget:
+        return self.stack.currentWidget()
+
+    def show_page(self, index: int) -> None:
+        self.nav.setCurrentRow(index)
+
+    def _page_changed(self, index: int) -> None:
+        previous = self.stack.currentWidget()
+        if previous is self.record_page and self.record_page.recording and index != RECORD:
+            self.record_page.stop_take()        # leaving the page keeps the take
+        if previous is self.room_page and index != ROOM:
+            self.room_page.cancel()
+        self.stack.setCurrentIndex(index)
+        page = self.stack.currentWidget()
+        if hasattr(page, "page_shown"):
+            page.page_shown()
+
+    def _record_prompt(self, prompt_id: str) -> None:
+        self.show_page(RECORD)
+        self.record_page.go_to_prompt(prompt_id)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+        if event.type() != QEvent.KeyPress or not isinstance(watched, QWidget):
+            return False
+        if watched.window() is not self:
+            return False
+        key_event: QKeyEvent = event
+        if key_event.modifiers() & Qt.ControlModifier and key_event.key() in PAGE_KEYS:
+            self.show_page(PAGE_KEYS[key_event.key()])
+            return True
+        if isinstance(watched, QLineEdit):      # typing a name or a message
+            return False
+        handle = getattr(self.current_page, "handle_key", None)
+        return bool(handle and handle(key_event))
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if self.record_page.recording:
+            self.record_page.stop_take()        # never lose a take on close
+        self.room_page.cancel()
+        QApplication.instance().removeEventFilter(self)
+        self.context.shutdown()
+        self.record_page.checker.wait()
+        super().closeEvent(event)
+
+
+def make_app(argv: list[str]) -> QApplication:
+    app = QApplication.instance() or QApplication(argv)
+    app.setApplicationName("voicebank")
+    app.setFont(base_font())
+    app.setStyleSheet(STYLE_SHEET)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="voicebank gui", description="Bank your voice.")
+    parser.add_argument("--bank", help="the voice bank folder (default: your user data folder)")
+    parser.add_argument("bank_dir", nargs="?", help="the voice bank folder (same as --bank)")
+    args, qt_args = parser.parse_known_args(argv[1:])
+    app = make_app(argv[:1] + qt_args)
+    folder = args.bank or args.bank_dir
+    window = MainWindow(bank=Bank(Path(folder)) if folder else None)
+    window.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

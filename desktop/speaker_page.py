@@ -1,0 +1,214 @@
+"""Page 1: who is recording, their own messages, and which microphone to use."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+
+from core.audio.capture import NO_MICROPHONE, AudioDeviceError
+from core.bank.store import BankError
+from desktop.context import AppContext
+from desktop.widgets import Banner, heading, note
+
+LANGUAGE_CHOICES = [("Mandarin and English", ["zh", "en"]), ("Mandarin only", ["zh"]),
+                    ("English only", ["en"])]
+MESSAGE_NOTE = ("Your own messages come first when you record. They are kept exactly as you "
+                "record them — say them the way you want them heard, for example \"I love you\" "
+                "or the names of the people close to you.")
+
+
+class SpeakerPage(QWidget):
+    go_next = Signal()
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.context = context
+        self.banner = Banner()
+        outer = QVBoxLayout(self)
+        outer.addWidget(heading("Speaker and microphone"))
+        outer.addWidget(self.banner)
+
+        who = QGroupBox("Who is recording")
+        who_layout = QVBoxLayout(who)
+        row = QHBoxLayout()
+        self.speaker_combo = QComboBox()
+        self.speaker_combo.setAccessibleName("Speaker")
+        self.speaker_combo.currentIndexChanged.connect(self._speaker_chosen)
+        speaker_label = QLabel("&Speaker:")
+        speaker_label.setBuddy(self.speaker_combo)
+        row.addWidget(speaker_label)
+        row.addWidget(self.speaker_combo, 1)
+        who_layout.addLayout(row)
+        row = QHBoxLayout()
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("New speaker's name")
+        self.name_edit.setAccessibleName("New speaker name")
+        self.name_edit.returnPressed.connect(self.create_speaker)
+        self.language_combo = QComboBox()
+        self.language_combo.setAccessibleName("Languages to record")
+        for text, _ in LANGUAGE_CHOICES:
+            self.language_combo.addItem(text)
+        self.create_button = QPushButton("Create speaker")
+        self.create_button.setAccessibleName("Create speaker")
+        self.create_button.clicked.connect(self.create_speaker)
+        row.addWidget(self.name_edit, 2)
+        row.addWidget(self.language_combo, 1)
+        row.addWidget(self.create_button)
+        who_layout.addLayout(row)
+        outer.addWidget(who)
+
+        messages = QGroupBox("Your own messages")
+        msg_layout = QVBoxLayout(messages)
+        msg_layout.addWidget(note(MESSAGE_NOTE))
+        self.message_list = QListWidget()
+        self.message_list.setAccessibleName("Your messages")
+        self.message_list.setMinimumHeight(110)
+        msg_layout.addWidget(self.message_list)
+        row = QHBoxLayout()
+        self.message_edit = QLineEdit()
+        self.message_edit.setPlaceholderText("Type a message, then press Enter")
+        self.message_edit.setAccessibleName("New message text")
+        self.message_edit.returnPressed.connect(self.add_message)
+        self.add_button = QPushButton("Add message")
+        self.add_button.setAccessibleName("Add message")
+        self.add_button.clicked.connect(self.add_message)
+        self.remove_button = QPushButton("Remove selected")
+        self.remove_button.setAccessibleName("Remove selected message")
+        self.remove_button.setToolTip("Removes it from the list; anything already recorded stays on disk.")
+        self.remove_button.clicked.connect(self.remove_message)
+        row.addWidget(self.message_edit, 1)
+        row.addWidget(self.add_button)
+        row.addWidget(self.remove_button)
+        msg_layout.addLayout(row)
+        outer.addWidget(messages)
+
+        mic = QGroupBox("Microphone")
+        mic_layout = QVBoxLayout(mic)
+        row = QHBoxLayout()
+        self.device_combo = QComboBox()
+        self.device_combo.setAccessibleName("Microphone")
+        self.device_combo.currentIndexChanged.connect(self._device_chosen)
+        self.refresh_button = QPushButton("Refresh list")
+        self.refresh_button.setAccessibleName("Refresh microphone list")
+        self.refresh_button.clicked.connect(self.refresh_devices)
+        row.addWidget(self.device_combo, 1)
+        row.addWidget(self.refresh_button)
+        mic_layout.addLayout(row)
+        self.device_note = note("")
+        self.device_note.setAccessibleName("Microphone status")
+        mic_layout.addWidget(self.device_note)
+        outer.addWidget(mic)
+        row = QHBoxLayout()
+        self.next_button = QPushButton("Next: room check (Ctrl+2) →")
+        self.next_button.setAccessibleName("Next: room check")
+        self.next_button.clicked.connect(self.go_next)
+        row.addStretch(1)
+        row.addWidget(self.next_button)
+        outer.addLayout(row)
+        outer.addStretch(1)
+
+        self.refresh_speakers()
+        self.refresh_devices()
+
+    # speakers --------------------------------------------------------------------------
+    def refresh_speakers(self, select_id: str | None = None) -> None:
+        try:
+            speakers = self.context.bank.speakers()
+        except (OSError, BankError) as exc:
+            self.banner.show_message(f"The voice bank folder could not be read ({exc}).", "error")
+            speakers = []
+        self.speaker_combo.blockSignals(True)
+        self.speaker_combo.clear()
+        for speaker in speakers:
+            self.speaker_combo.addItem(speaker.name, speaker.id)
+        if not speakers:
+            self.speaker_combo.addItem("(none yet: type a name below and press Enter)", None)
+        wanted = select_id or (self.context.speaker.id if self.context.speaker else None)
+        index = self.speaker_combo.findData(wanted) if wanted else 0
+        self.speaker_combo.setCurrentIndex(max(index, 0))
+        self.speaker_combo.blockSignals(False)
+        self._speaker_chosen()
+
+    def _speaker_chosen(self) -> None:
+        speaker_id = self.speaker_combo.currentData()
+        speaker = None
+        if speaker_id:
+            try:
+                speaker = self.context.bank.speaker(speaker_id)
+            except BankError as exc:
+                self.banner.show_message(str(exc), "error")
+        self.context.set_speaker(speaker)
+        self.refresh_messages()
+
+    def create_speaker(self) -> None:
+        languages = LANGUAGE_CHOICES[self.language_combo.currentIndex()][1]
+        try:
+            speaker = self.context.bank.create_speaker(self.name_edit.text(), languages)
+        except BankError as exc:
+            self.banner.show_message(str(exc), "error")
+            return
+        self.name_edit.clear()
+        self.refresh_speakers(select_id=speaker.id)
+        self.banner.show_message(f"Created {speaker.name}. Next: the room check (Ctrl+2).", "ok")
+
+    # messages --------------------------------------------------------------------------
+    def refresh_messages(self) -> None:
+        self.message_list.clear()
+        speaker = self.context.speaker
+        enabled = speaker is not None
+        for widget in (self.message_edit, self.add_button, self.remove_button):
+            widget.setEnabled(enabled)
+        if speaker is None:
+            return
+        for prompt in speaker.messages():
+            item = QListWidgetItem(prompt.text)
+            item.setData(Qt.UserRole, prompt.id)
+            self.message_list.addItem(item)
+
+    def add_message(self) -> None:
+        if self.context.speaker is None:
+            self.banner.show_message("Choose or create a speaker first.", "warning")
+            return
+        try:
+            prompt = self.context.speaker.add_message(self.message_edit.text())
+        except BankError as exc:
+            self.banner.show_message(str(exc), "error")
+            return
+        self.message_edit.clear()
+        self.context.prompts_changed()
+        self.refresh_messages()
+        self.banner.show_message(f"Added: \"{prompt.text}\". It will be first on the Record page.", "ok")
+
+    def remove_message(self) -> None:
+        item = self.message_list.currentItem()
+        if self.context.speaker is None or item is None:
+            self.banner.show_message("Select a message in the list first (use the arrow keys).", "warning")
+            return
+        self.context.speaker.remove_message(item.data(Qt.UserRole))
+        self.context.prompts_changed()
+        self.refresh_messages()
+        self.banner.show_message("Removed from the list. Anything you recorded for it is still kept.", "ok")
+
+    # microphone ------------------------------------------------------------------------
+    def refresh_devices(self) -> None:
+        self.device_combo.blockSignals(True)
+        self.device_combo.clear()
+        self.device_combo.addItem("System default microphone", None)
+        try:
+            devices = self.context.list_devices()
+        except AudioDeviceError as exc:
+            devices = []
+            self.device_note.setText(f"✗ {exc}")
+        else:
+            self.device_note.setText(f"✗ {NO_MICROPHONE}" if not devices
+                                     else f"✓ {len(devices)} microphone(s) found.")
+        for device in devices:
+            self.device_combo.addItem(device.label, device.index)
+        index = self.device_combo.findData(self.context.device) if self.context.device is not None else 0
+        self.device_combo.setCurrentIndex(max(index, 0))
+        self.device_combo.blockSignals(False)
+        self.device_note.setAccessibleDescription(self.device_note.text())
+        self._device_chosen()
+
+    def _device_chosen(self) -> None:
+        self.context.set_device(self.device_combo.currentData(), self.device_combo.currentText())

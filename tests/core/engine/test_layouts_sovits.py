@@ -1,0 +1,60 @@
+"""The full-size v2 generator and discriminator have exactly the official parameter layout."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.engine.checkpoint import HParams
+from core.engine.sovits import SoVITS, SoVITSConfig
+from core.engine.sovits_discriminator import MultiPeriodDiscriminator
+
+REF = Path(__file__).resolve().parents[3].parent / "shared/reference/gpt-sovits-v2"
+pytestmark = pytest.mark.skipif(
+    not (REF / "s2G_v2_layout.json").exists(), reason=f"reference data not found at {REF}")
+
+# README "Official full-size configuration" (configs/s2.json of the original), as a file holds it.
+OFFICIAL_V2 = HParams(
+    train={"segment_size": 20480},
+    data={"sampling_rate": 32000, "filter_length": 2048, "hop_length": 640, "win_length": 2048,
+          "n_mel_channels": 128, "mel_fmin": 0.0, "mel_fmax": None},
+    model={"inter_channels": 192, "hidden_channels": 192, "filter_channels": 768, "n_heads": 2,
+           "n_layers": 6, "kernel_size": 3, "p_dropout": 0.1, "resblock": "1",
+           "resblock_kernel_sizes": [3, 7, 11], "resblock_dilation_sizes": [[1, 3, 5]] * 3,
+           "upsample_rates": [10, 8, 2, 2, 2], "upsample_initial_channel": 512,
+           "upsample_kernel_sizes": [16, 16, 8, 2, 2], "n_layers_q": 3, "use_spectral_norm": False,
+           "gin_channels": 512, "semantic_frame_rate": "25hz", "freeze_quantizer": True},
+)
+
+
+def _layout(module) -> dict[str, list[int]]:
+    return {k: list(v.shape) for k, v in module.state_dict().items()}
+
+
+@pytest.fixture(scope="module")
+def full_model() -> SoVITS:
+    return SoVITS(SoVITSConfig.from_hparams(OFFICIAL_V2))
+
+
+def test_generator_layout(full_model):
+    expected = json.loads((REF / "s2G_v2_layout.json").read_text())
+    got = _layout(full_model)
+    assert set(got) == set(expected), (sorted(set(got) - set(expected))[:5], sorted(set(expected) - set(got))[:5])
+    wrong = {k: (got[k], expected[k]) for k in expected if got[k] != expected[k]}
+    assert not wrong
+    assert len(got) == 776
+    assert sum(v.numel() for v in full_model.state_dict().values()) == 52_883_969
+
+
+def test_generator_layout_without_enc_q():
+    expected = {k: v for k, v in json.loads((REF / "s2G_v2_layout.json").read_text()).items()
+                if "enc_q" not in k}
+    got = _layout(SoVITS(SoVITSConfig.from_hparams(OFFICIAL_V2), with_posterior=False))
+    assert len(expected) == 673 and got == expected
+
+
+def test_discriminator_layout():
+    expected = json.loads((REF / "s2D_v2_layout.json").read_text())
+    got = _layout(MultiPeriodDiscriminator(periods=(2, 3, 5, 7, 11)))
+    assert got == expected and len(got) == 111

@@ -24,3 +24,14 @@ def default_bank_dir() -> Path:
     if override:
         return Path(override)
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "bank"
+
+
+def models_dir() -> Path:
+    """Base models (GPT-SoVITS v2 files, chinese-hubert-base, chinese-roberta-wwm-ext-large).
+
+    VOICEBANK_MODELS overrides; else `models/` in the user data folder (kept outside any bundle).
+    """
+    override = os.environ.get("VOICEBANK_MODELS")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models"

@@ -11,4 +11,5 @@ def private_bank(tmp_path, monkeypatch):
     """Every test gets its own bank folder; the user's real data is never touched."""
     home = tmp_path / "bank"
     monkeypatch.setenv("VOICEBANK_HOME", str(home))
+    monkeypatch.setenv("VOICEBANK_MODELS", str(tmp_path / "models"))
     return home

@@ -275,11 +275,26 @@ def denoise(samples: np.ndarray, sample_rate: int, *, protect_clean: bool = True
     if len(x) == 0:
         return DenoiseResult(y, int(sample_rate), vad, 1.0, None)
     snr = snr_db if snr_db is not None else quick_snr_db(x, sample_rate, vad)
-    mix = _mix_for(snr) if protect_clean else 1.0
-    if mix < 1.0:
-        # The output is time-aligned with the input, so a linear blend doesn't comb-filter.
-        y = (mix * y + (1.0 - mix) * x).astype(np.float32)
+    if protect_clean:
+        y, mix = protect_clean_speech(x, y, snr)
+    else:
+        mix = 1.0
     return DenoiseResult(y, int(sample_rate), vad, mix, snr)
+
+
+def protect_clean_speech(original: np.ndarray, denoised: np.ndarray,
+                         snr_db: float | None) -> tuple[np.ndarray, float]:
+    """Blend RNNoise's output with the time-aligned original by the take's SNR -> (audio, mix).
+
+    Lets a caller that measured the SNR carefully (quality.analyze against the room tone) run
+    RNNoise once with protect_clean=False and choose the blend afterwards.
+    """
+    mix = _mix_for(snr_db)
+    if mix >= 1.0:
+        return denoised, 1.0
+    x = np.clip(as_float_mono(original), -1.0, 1.0)
+    # The output is time-aligned with the input, so a linear blend doesn't comb-filter.
+    return (mix * denoised + (1.0 - mix) * x).astype(np.float32), mix
 
 
 def voice_probability(samples: np.ndarray, sample_rate: int) -> np.ndarray:

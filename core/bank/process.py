@@ -1,7 +1,7 @@
 """After a take is recorded: check its quality and write the RNNoise-cleaned copy beside it."""
 from __future__ import annotations
 
-from core.audio.denoise import DenoiserUnavailable, denoise
+from core.audio.denoise import DenoiserUnavailable, denoise, protect_clean_speech
 from core.audio.io import AudioFileError, read_audio, write_wav
 from core.audio.quality import QualityThresholds, analyze
 from core.bank.store import Speaker, Take
@@ -19,16 +19,19 @@ def process_take(speaker: Speaker, take: Take,
         return take
     session = speaker.session(take.session_id) if take.session_id else None
     noise_floor = session.noise_floor_dbfs if session else None
-    vad_prob = None
+    result = None
     try:
-        result = denoise(clip.samples, clip.sample_rate)
-        write_wav(take.clean_path, result.cleaned, clip.sample_rate)
-        take.cleaned = True
-        vad_prob = result.vad_prob
+        # One RNNoise pass: its voice probability feeds the analysis, and the careful SNR from
+        # the analysis then decides how much cleanup a take that is already clean should get.
+        result = denoise(clip.samples, clip.sample_rate, protect_clean=False)
     except DenoiserUnavailable:
-        take.cleaned = False   # the raw take still counts; the report says cleanup is missing
-    report = analyze(clip.samples, clip.sample_rate, noise_floor_dbfs=noise_floor,
-                     text=take.text, vad_prob=vad_prob, thresholds=thresholds)
+        pass   # the raw take still counts; it is just not cleaned
+    report = analyze(clip.samples, clip.sample_rate, noise_floor_dbfs=noise_floor, text=take.text,
+                     vad_prob=result.vad_prob if result else None, thresholds=thresholds)
+    if result is not None:
+        cleaned, take.cleanup_mix = protect_clean_speech(clip.samples, result.cleaned, report.snr_db)
+        write_wav(take.clean_path, cleaned, clip.sample_rate)
+    take.cleaned = result is not None
     take.quality = report.to_dict()
     take.save()
     return take

@@ -83,6 +83,7 @@ class Take:
     interrupted: bool = False      # the microphone stopped mid-take; what came is kept
     quality: dict | None = None    # QualityReport.to_dict()
     cleaned: bool = False
+    cleanup_mix: float | None = None   # share of RNNoise output in the cleaned copy (0 = left as recorded)
     recovered: bool = False        # rebuilt from a WAV whose JSON was lost in a crash
     folder: Path = field(default=Path("."), repr=False, compare=False)
 

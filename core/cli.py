@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", metavar="OUT.zip")
     p.set_defaults(func=cmd_backup)
 
+    from core.models.cli import add_models_parser
+    add_models_parser(sub)
+
     p = sub.add_parser("restore", help="restore a speaker from a backup zip")
     p.add_argument("zip", metavar="BACKUP.zip")
     p.add_argument("--replace", action="store_true", help="replace a speaker of the same name (the old one is kept aside)")

@@ -164,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--worker"]:
+        # A frozen build has no separate python: the GUI starts this same binary with --worker.
+        from core.worker.__main__ import main as worker_main
+        return worker_main(argv[1:])
     from core.bank.store import BankError
 
     parser = build_parser()

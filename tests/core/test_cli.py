@@ -111,3 +111,20 @@ def test_entry_point_runs_as_a_module(tmp_path):
     assert json.loads(out.stdout)[0]["report"]["duration_s"] == pytest.approx(3.0, abs=0.01)
     out = subprocess.run([sys.executable, "-m", "core"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 2 and "check" in out.stdout
+
+
+def test_worker_flag_serves_the_protocol(tmp_path):
+    """A frozen build starts the same binary with --worker; here through `python -m core`."""
+    proc = subprocess.Popen([sys.executable, "-m", "core", "--worker"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                            env={**__import__("os").environ, "VOICEBANK_JOBS": str(tmp_path)})
+    proc.stdin.write('{"v":1,"cmd":"run","job":"j1","kind":"selftest","params":{"steps":2}}\n')
+    proc.stdin.flush()
+    events = []
+    while not events or events[-1]["type"] not in ("result", "error"):
+        events.append(json.loads(proc.stdout.readline()))
+    proc.stdin.write('{"v":1,"cmd":"shutdown"}\n')
+    proc.stdin.close()
+    assert proc.wait(timeout=30) == 0
+    assert events[0]["type"] == "ready"
+    assert events[-1]["type"] == "result" and events[-1]["data"]["steps"] == 2

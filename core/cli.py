@@ -153,8 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", metavar="OUT.zip")
     p.set_defaults(func=cmd_backup)
 
+    from core.engine.speak_cli import add_speak_parser
     from core.models.cli import add_models_parser
     add_models_parser(sub)
+    add_speak_parser(sub)
 
     p = sub.add_parser("restore", help="restore a speaker from a backup zip")
     p.add_argument("zip", metavar="BACKUP.zip")

@@ -1,0 +1,532 @@
+"""Text + a reference recording -> speech in the reference's voice (GPT-SoVITS v2 inference).
+
+    synth = Synthesizer(ModelPaths(gpt=..., sovits=...))     # loads all four models once
+    synth.set_reference("me.wav", "参考音频里说的话。")         # 3-10 s; None = reference-free
+    audio = synth.synthesize("你好，world!")                  # float32 mono @ 32 kHz
+    for part in synth.stream(text): play(part.audio)          # sentence by sentence
+
+Per reference (cached per file, modification time and text):
+  wav @16 kHz + 0.6 s zeros -> HuBERT -> SoVITS.extract_latent -> prompt tokens (25 Hz)
+  wav @32 kHz (peak > 1 divided by min(2, peak)) -> linear spectrogram (the style reference)
+  reference text + final 。/. -> phones + BERT features
+Per sentence (the target is split into sentences; several go through the GPT as one batch):
+  GPT context = reference phones + sentence phones, BERT features concatenated the same way;
+  GPT samples new tokens after the prompt tokens until EOS (or max_sec x 25 tokens);
+  SoVITS.decode(new tokens, the sentence's OWN phones, reference spectrogram) -> 32 kHz audio;
+  divided by its peak if that exceeds 1, then `pause_s` of silence.
+
+Every stage runs on one device, chosen once (`pick_device`). Every failure a user can cause is a
+SynthesisError whose message says what to do.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from core.audio.io import AudioFileError, read_audio, resample
+from core.engine.checkpoint import CheckpointError, checkpoint_kind, load_checkpoint, require_v2
+from core.engine.features import (
+    BERT_NAME, HUBERT_NAME, ModelMissingError, SynthesisError, bert_features, hubert_features,
+    load_bert, load_hubert,
+)
+from core.engine.gpt import Text2Semantic, gpt_from_checkpoint
+from core.engine.sovits import SoVITS, load_sovits
+from core.engine.spectrogram import linear_spectrogram
+from core.paths import models_dir
+from core.text import TextError
+
+__all__ = [
+    "SynthesisError", "SynthesisCancelled", "ModelMissingError", "SynthesisOptions", "ModelPaths",
+    "SentenceAudio", "Synthesizer", "DeviceSetup", "pick_device",
+]
+
+REF_MIN_S, REF_MAX_S = 3.0, 10.0   # the original refuses references outside 3-10 s
+REF_PAD_S = 0.6                    # int(0.3 * 32000) zeros appended at 16 kHz (a quirk: 0.6 s)
+SSL_RATE = 16000                   # HuBERT's input rate
+SILENT_PEAK = 1e-3                 # about -60 dBFS: nothing was recorded
+TOKENS_PER_S = 25                  # semantic token rate
+END_MARKS = set("，。？！,.?!~:：—…")  # the original's "splits": a text ending in one is terminated
+MAX_TEXT_CHARS = 100_000           # as the text front end
+REF_CACHE_SIZE = 8
+
+
+class SynthesisCancelled(SynthesisError):
+    """cancel() returned True; raised between sentences or batches."""
+
+
+@dataclass
+class SynthesisOptions:
+    top_k: int = 15
+    top_p: float = 1.0
+    temperature: float = 1.0
+    repetition_penalty: float = 1.35   # over all previous tokens, the prompt's included
+    speed: float = 1.0                 # > 1 is faster (shorter audio)
+    noise_scale: float = 0.5
+    seed: int | None = None            # same seed + same options + same batch_size -> same audio
+    pause_s: float = 0.3               # silence after every sentence
+    max_sentence_chars: int = 50
+    batch_size: int = 8                # sentences per GPT batch
+    max_new_tokens: int | None = None  # per sentence; None -> the GPT file's max_sec x 25
+
+
+@dataclass
+class ModelPaths:
+    gpt: Path
+    sovits: Path
+    hubert: Path | None = None   # None -> models_dir() / "chinese-hubert-base"
+    bert: Path | None = None     # None -> models_dir() / "chinese-roberta-wwm-ext-large"
+
+
+@dataclass
+class SentenceAudio:
+    index: int          # 0-based, among the sentences that are spoken
+    total: int
+    text: str
+    audio: np.ndarray   # float32 mono at 32 kHz, pause included
+
+
+# --------------------------------------------------------------------------------------------
+# Device: chosen once, here, for every stage
+
+
+@dataclass
+class DeviceSetup:
+    device: torch.device
+    amp_dtype: torch.dtype | None = None  # autocast for HuBERT, BERT and the GPT (CUDA only)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def generator(self, seed: int | None) -> torch.Generator | None:
+        return None if seed is None else torch.Generator(device=self.device).manual_seed(int(seed))
+
+
+def pick_device(name: str | torch.device = "cpu") -> DeviceSetup:
+    """'cpu' (fp32) or 'cuda'/'cuda:N' (fp16 autocast where the original trusts fp16)."""
+    text = str(name or "cpu").strip().lower()
+    if text == "cpu":
+        return DeviceSetup(torch.device("cpu"))
+    if text.startswith("cuda"):
+        if not torch.cuda.is_available():
+            why = ("this PyTorch is a CPU-only build" if torch.version.cuda is None
+                   else "PyTorch finds no NVIDIA GPU or driver")
+            raise SynthesisError(
+                f"The GPU (cuda) was chosen, but it cannot be used here: {why}. Choose the CPU "
+                "instead (slower), or install an NVIDIA driver and a CUDA build of PyTorch.")
+        try:
+            device = torch.device(text)
+            index = device.index or 0
+            if index >= torch.cuda.device_count():
+                raise ValueError(f"there are {torch.cuda.device_count()} GPUs")
+            major, _ = torch.cuda.get_device_capability(index)
+            gpu = torch.cuda.get_device_name(index)
+        except (RuntimeError, ValueError) as exc:
+            raise SynthesisError(f"The GPU “{name}” cannot be used ({exc}). Choose cuda or cpu.") from None
+        # fp16 from compute capability 7 on; Pascal and GTX 16xx give NaN/silence in fp16 (the
+        # original's rule), so they run fp32. The SoVITS decoder always runs fp32 (its flow and
+        # vocoder are cheap next to the GPT and sensitive to overflow).
+        amp = torch.float16 if major >= 7 and "GTX 16" not in gpu else None
+        return DeviceSetup(torch.device("cuda", index), amp)
+    raise SynthesisError(f"Unknown device “{name}”: use cpu or cuda.")
+
+
+# --------------------------------------------------------------------------------------------
+# The prepared reference
+
+
+@dataclass
+class Reference:
+    path: Path
+    duration_s: float            # of the file
+    used_s: float                # after trimming
+    trimmed: bool
+    text: str | None             # the prompt text as fed (final mark added); None = reference-free
+    phone_ids: list[int]         # of the prompt text ([] without text)
+    bert: Tensor                 # [1024, len(phone_ids)] on the device
+    prompt_tokens: Tensor | None # [T25] on the device; None in reference-free mode
+    spec: Tensor                 # [1, 1025, frames] at 32 kHz on the device
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def info(self, cached: bool = False) -> dict:
+        return {
+            "path": str(self.path),
+            "duration_s": round(self.duration_s, 3),
+            "used_s": round(self.used_s, 3),
+            "trimmed": self.trimmed,
+            "mode": "text" if self.text is not None else "reference-free",
+            "text": self.text,
+            "prompt_tokens": 0 if self.prompt_tokens is None else int(self.prompt_tokens.numel()),
+            "notes": list(self.notes),
+            "timings": dict(self.timings),
+            "cached": cached,
+        }
+
+
+def pause_cut(wav16k: np.ndarray, lo_s: float = REF_MIN_S, hi_s: float = REF_MAX_S) -> int:
+    """Sample index (16 kHz) of the quietest moment between lo_s and hi_s: where to cut a long
+    reference. Energy in 20 ms frames, smoothed over 100 ms so that a pause wins over a single
+    quiet frame inside a word; among equally quiet frames the latest wins (a longer reference)."""
+    hop = SSL_RATE // 50
+    n = len(wav16k) // hop
+    energy = np.square(wav16k[: n * hop].reshape(n, hop).astype(np.float64)).mean(1)
+    smooth = np.convolve(energy, np.ones(5) / 5, mode="same")
+    first, last = int(lo_s * 50), min(int(hi_s * 50), n) - 1
+    window = smooth[first:last + 1]
+    best = first + (len(window) - 1 - int(np.argmin(window[::-1])))
+    return best * hop + hop // 2
+
+
+def _has_han(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" for c in text)
+
+
+def _short(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Model files
+
+
+def _load_gpt_file(path: Path, device: torch.device) -> Text2Semantic:
+    try:
+        ckpt = load_checkpoint(path)
+        if checkpoint_kind(ckpt) != "gpt":
+            raise CheckpointError(f"{path.name} is a SoVITS model, not a GPT model (swapped files?).")
+        require_v2(ckpt, path.name)
+        return gpt_from_checkpoint(ckpt, device)
+    except CheckpointError as exc:
+        raise SynthesisError(f"Cannot use the GPT model {path}: {exc}") from None
+
+
+def _load_sovits_file(path: Path, device: torch.device) -> SoVITS:
+    try:
+        return load_sovits(path, device)
+    except CheckpointError as exc:
+        msg = str(exc)
+        with contextlib.suppress(CheckpointError):  # error path only: say so if it is a GPT file
+            if checkpoint_kind(load_checkpoint(path)) == "gpt":
+                msg = f"{path.name} is a GPT model, not a SoVITS model (swapped files?)."
+        raise SynthesisError(f"Cannot use the SoVITS model {path}: {msg}") from None
+
+
+# --------------------------------------------------------------------------------------------
+# The synthesizer
+
+
+class Synthesizer:
+    SAMPLE_RATE = 32000
+
+    def __init__(self, paths: ModelPaths, device: str = "cpu") -> None:
+        self.setup = pick_device(device)
+        self.device = self.setup.device
+        dev = self.device
+        t0 = time.perf_counter()
+        try:
+            self.gpt = _load_gpt_file(Path(paths.gpt), dev)
+            self.sovits = _load_sovits_file(Path(paths.sovits), dev)
+            self.hubert = load_hubert(Path(paths.hubert or models_dir() / HUBERT_NAME), dev)
+            self.bert = load_bert(Path(paths.bert or models_dir() / BERT_NAME), dev)
+        except torch.OutOfMemoryError:
+            raise SynthesisError("Not enough GPU memory to load the models; close other GPU "
+                                 "programs or choose the CPU.") from None
+        if self.sovits.cfg.sampling_rate != self.SAMPLE_RATE:
+            raise SynthesisError(f"{Path(paths.sovits).name} makes {self.sovits.cfg.sampling_rate} Hz "
+                                 "audio; only 32 kHz v2 models are supported.")
+        self.load_s = time.perf_counter() - t0
+        self._refs: OrderedDict[tuple, Reference] = OrderedDict()
+        self.reference: Reference | None = None
+        self.last_notes: list[str] = []            # of the last synthesis (skipped characters...)
+        self.sentences: list[str] = []             # what the last synthesis speaks, in order
+        self.timings: dict[str, float] = {}        # of the last synthesis, seconds per stage
+
+    # ---- reference ---------------------------------------------------------------------------
+
+    def set_reference(self, wav_path: str | Path, text: str | None = None) -> dict:
+        """Prepare the voice to imitate; returns what was used (see Reference.info)."""
+        path = Path(wav_path)
+        try:
+            st = path.stat()
+        except OSError:
+            raise SynthesisError(f"The reference recording {path} does not exist.") from None
+        text = text.strip() if isinstance(text, str) and text.strip() else None
+        key = (str(path.resolve()), st.st_mtime_ns, st.st_size, text)
+        if key in self._refs:
+            self._refs.move_to_end(key)
+            self.reference = self._refs[key]
+            return self.reference.info(cached=True)
+        try:
+            ref = self._prepare_reference(path, text)
+        except torch.OutOfMemoryError:
+            raise SynthesisError("Not enough GPU memory for the reference; choose the CPU.") from None
+        self._refs[key] = ref
+        while len(self._refs) > REF_CACHE_SIZE:
+            self._refs.popitem(last=False)
+        self.reference = ref
+        return ref.info()
+
+    def _prepare_reference(self, path: Path, text: str | None) -> Reference:
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        try:
+            clip = read_audio(path)
+        except AudioFileError as exc:
+            raise SynthesisError(f"The reference recording cannot be used: {exc}") from None
+        wav16 = resample(clip.samples, clip.sample_rate, SSL_RATE)
+        duration = len(wav16) / SSL_RATE
+        if duration < REF_MIN_S:
+            raise SynthesisError(
+                f"The reference recording is {duration:.1f} s long; choose one of "
+                f"{REF_MIN_S:.0f} to {REF_MAX_S:.0f} seconds.")
+        notes: list[str] = []
+        trimmed = duration > REF_MAX_S
+        cut_s = duration
+        if trimmed:  # cut at a pause rather than refuse (the original refuses)
+            cut = pause_cut(wav16)
+            wav16, cut_s = wav16[:cut], cut / SSL_RATE
+            notes.append(f"The reference recording is {duration:.1f} s long; its first "
+                         f"{cut_s:.1f} s (up to a pause) are used.")
+        peak = float(np.abs(wav16).max()) if wav16.size else 0.0
+        if peak < SILENT_PEAK:
+            where = f"its first {cut_s:.1f} s are" if trimmed else "it is"
+            raise SynthesisError(f"The reference recording is silent ({where} silence); choose a "
+                                 "recording of the voice speaking for 3 to 10 seconds.")
+        if trimmed and text is not None:
+            # The transcript covers the whole file; a prompt text that the prompt audio does not
+            # say misleads the GPT, so the cut reference is used without it.
+            notes.append("Its transcript no longer matches the shortened recording, so the "
+                         "reference is used without text (reference-free mode). Choose a "
+                         "recording of 3 to 10 s to use a transcript.")
+            text = None
+        sr = self.SAMPLE_RATE
+        wav32 = resample(clip.samples, clip.sample_rate, sr)[: int(round(cut_s * sr))]
+        timings["load_audio"] = time.perf_counter() - t
+
+        # Prompt text -> phones + BERT features.
+        t = time.perf_counter()
+        phone_ids: list[int] = []
+        bert = torch.zeros(1024, 0, device=self.device)
+        if text is not None:
+            if text[-1] not in END_MARKS:
+                text += "。" if _has_han(text) else "."
+            try:
+                from core.text.frontend import phonemize
+
+                ph = phonemize(text)
+            except TextError as exc:
+                raise SynthesisError(f"The reference text cannot be used: {exc}") from None
+            phone_ids = list(ph.ids)
+            with self.setup.autocast():
+                bert = bert_features(self.bert, ph).float()
+            notes.extend(f"Reference text: {n}" for n in ph.notes)
+        timings["text"] = time.perf_counter() - t
+
+        # Prompt tokens: HuBERT on the raw 16 kHz audio + 0.6 s of zeros, then the codebook.
+        t = time.perf_counter()
+        prompt = None
+        if text is not None:  # reference-free mode needs no prompt (the original skips it)
+            padded = np.concatenate([wav16, np.zeros(int(REF_PAD_S * SSL_RATE), np.float32)])
+            with torch.inference_mode(), self.setup.autocast():
+                ssl = hubert_features(self.hubert, torch.from_numpy(padded))
+            with torch.inference_mode():
+                prompt = self.sovits.extract_latent(ssl.float())[0, 0].clone()
+        timings["hubert"] = time.perf_counter() - t
+
+        # Style reference: linear spectrogram at 32 kHz, loud files scaled down first.
+        t = time.perf_counter()
+        peak32 = float(np.abs(wav32).max())
+        if peak32 > 1:
+            wav32 = wav32 / min(2.0, peak32)
+        cfg = self.sovits.cfg
+        with torch.inference_mode():
+            spec = linear_spectrogram(torch.from_numpy(np.ascontiguousarray(wav32)).to(self.device),
+                                      cfg.filter_length, cfg.hop_length, cfg.win_length).clone()
+        timings["spec"] = time.perf_counter() - t
+        return Reference(path, duration, cut_s, trimmed, text, phone_ids, bert, prompt, spec,
+                         notes, timings)
+
+    # ---- synthesis -------------------------------------------------------------------------
+
+    def synthesize(self, text: str, options: SynthesisOptions | None = None,
+                   progress: Callable[[int, int, str], None] | None = None,
+                   cancel: Callable[[], bool] | None = None) -> np.ndarray:
+        """The whole text as one float32 array at 32 kHz (each sentence followed by its pause)."""
+        parts = [s.audio for s in self._run(text, options or SynthesisOptions(), cancel, progress)]
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def stream(self, text: str, options: SynthesisOptions | None = None,
+               cancel: Callable[[], bool] | None = None) -> Iterator[SentenceAudio]:
+        """Yield each sentence's audio as soon as it is ready.
+
+        The text is checked before this returns (a SynthesisError comes from this call, not from
+        the first next()); the first batch holds one sentence so that playback starts early.
+        """
+        return self._run(text, options or SynthesisOptions(), cancel, None)
+
+    def _run(self, text: str, options: SynthesisOptions, cancel, progress) -> Iterator[SentenceAudio]:
+        plan = self._plan(text, options)  # eager: bad text fails here, not at the first next()
+        return self._generate(plan, options, cancel, progress)
+
+    # ---- steps -------------------------------------------------------------------------------
+
+    def _plan(self, text: str, options: SynthesisOptions) -> list[tuple[str, object]]:
+        """Check everything that can be checked up front; returns [(sentence, Phonemized)]."""
+        self._check_options(options)
+        if self.reference is None:
+            raise SynthesisError("Choose a reference recording first (set_reference).")
+        self.timings = {"text": 0.0, "bert": 0.0, "gpt": 0.0, "sovits": 0.0, "tokens": 0}
+        t = time.perf_counter()
+        from core.text.frontend import phonemize, split_sentences
+
+        if not isinstance(text, str) or not text.strip():
+            raise SynthesisError("Nothing to say: the text is empty.")
+        if len(text) > MAX_TEXT_CHARS:
+            raise SynthesisError(f"The text is too long ({len(text):,} characters); split it into "
+                                 f"parts of at most {MAX_TEXT_CHARS:,} characters.")
+        sentences = split_sentences(text, max_chars=options.max_sentence_chars)
+        if not sentences:
+            raise SynthesisError("Nothing to say: the text has no Chinese or English words "
+                                 "(only punctuation, symbols or emoji).")
+        plan, failed, notes = [], [], []
+        for sentence in sentences:
+            try:
+                ph = phonemize(sentence)
+            except TextError as exc:
+                failed.append((sentence, str(exc)))
+                continue
+            plan.append((sentence, ph))
+            notes.extend(n for n in ph.notes if n not in notes)
+        if not plan:
+            raise SynthesisError(failed[0][1])
+        if failed:
+            notes.append(f"Skipped {len(failed)} sentence(s) with nothing to say, e.g. "
+                         f"“{failed[0][0][:40]}”.")
+        self.last_notes = notes[:10]
+        self.sentences = [sentence for sentence, _ in plan]
+        self.timings["text"] = time.perf_counter() - t
+        return plan
+
+    def _check_options(self, o: SynthesisOptions) -> None:
+        problems = []
+        if not isinstance(o.top_k, int) or o.top_k < 1:
+            problems.append("top_k must be a whole number of at least 1")
+        if not 0 < o.top_p <= 1:
+            problems.append("top_p must be above 0 and at most 1")
+        if not o.temperature > 0:
+            problems.append("temperature must be above 0")
+        if not o.repetition_penalty > 0:
+            problems.append("repetition_penalty must be above 0")
+        if not 0.25 <= o.speed <= 4:
+            problems.append("speed must be between 0.25 and 4")
+        if not 0 <= o.noise_scale <= 2:
+            problems.append("noise_scale must be between 0 and 2")
+        if not 0 <= o.pause_s <= 10:
+            problems.append("pause_s must be between 0 and 10 seconds")
+        if not isinstance(o.max_sentence_chars, int) or o.max_sentence_chars < 5:
+            problems.append("max_sentence_chars must be at least 5")
+        if not isinstance(o.batch_size, int) or o.batch_size < 1:
+            problems.append("batch_size must be at least 1")
+        if o.max_new_tokens is not None and o.max_new_tokens < 1:
+            problems.append("max_new_tokens must be at least 1")
+        if problems:
+            raise SynthesisError("Invalid synthesis options: " + "; ".join(problems) + ".")
+
+    def _batches(self, n: int, batch_size: int) -> list[range]:
+        """One sentence first (the first audio arrives quickly), then batches of batch_size."""
+        if n == 0:
+            return []
+        first = 1 if batch_size > 1 else batch_size
+        out = [range(0, min(first, n))]
+        for start in range(out[0].stop, n, batch_size):
+            out.append(range(start, min(start + batch_size, n)))
+        return out
+
+    def _generate(self, plan: list[tuple[str, object]], options: SynthesisOptions,
+                  cancel: Callable[[], bool] | None,
+                  progress: Callable[[int, int, str], None] | None) -> Iterator[SentenceAudio]:
+        ref = self.reference
+        assert ref is not None
+        total = len(plan)
+        generator = self.setup.generator(options.seed)
+        max_new = options.max_new_tokens or self.gpt.cfg.max_sec * TOKENS_PER_S
+        pause = np.zeros(int(round(options.pause_s * self.SAMPLE_RATE)), np.float32)
+        done = 0
+        for batch in self._batches(total, options.batch_size):
+            self._check_cancel(cancel)
+            try:
+                tokens = self._semantic_tokens([plan[i][1] for i in batch], options, generator, max_new)
+            except torch.OutOfMemoryError:
+                raise SynthesisError("Not enough GPU memory; lower the batch size or choose "
+                                     "the CPU.") from None
+            for i, new in zip(batch, tokens):
+                self._check_cancel(cancel)
+                sentence, ph = plan[i]
+                audio = self._vocode(new, ph.ids, options, generator)
+                done += 1
+                if progress is not None:
+                    progress(done, total, sentence)
+                yield SentenceAudio(i, total, sentence, np.concatenate([audio, pause]))
+
+    @staticmethod
+    def _check_cancel(cancel: Callable[[], bool] | None) -> None:
+        if cancel is not None and cancel():
+            raise SynthesisCancelled("Synthesis was cancelled.")
+
+    def _semantic_tokens(self, texts: Sequence, options: SynthesisOptions,
+                         generator: torch.Generator | None, max_new: int) -> list[Tensor]:
+        """GPT stage for a batch of phonemized sentences: new tokens per sentence."""
+        ref = self.reference
+        assert ref is not None
+        t = time.perf_counter()
+        xs, berts = [], []
+        ref_ids = torch.tensor(ref.phone_ids, dtype=torch.long, device=self.device)
+        for ph in texts:
+            with self.setup.autocast():
+                bert = bert_features(self.bert, ph).float()
+            ids = torch.tensor(ph.ids, dtype=torch.long, device=self.device)
+            xs.append(torch.cat([ref_ids, ids]))
+            berts.append(torch.cat([ref.bert, bert], dim=1))
+        t_gpt = time.perf_counter()
+        self.timings["bert"] += t_gpt - t
+        with self.setup.autocast():
+            out = self.gpt.generate(
+                xs, berts, ref.prompt_tokens,
+                top_k=options.top_k, top_p=options.top_p, temperature=options.temperature,
+                repetition_penalty=options.repetition_penalty, max_new_tokens=max_new,
+                generator=generator)
+        self.timings["gpt"] += time.perf_counter() - t_gpt
+        self.timings["tokens"] += sum(int(o.numel()) for o in out)
+        return out
+
+    def _vocode(self, tokens: Tensor, phone_ids: Sequence[int], options: SynthesisOptions,
+                generator: torch.Generator | None) -> np.ndarray:
+        """SoVITS stage: one sentence's new tokens + its own phones + the reference style."""
+        ref = self.reference
+        assert ref is not None
+        if tokens.numel() == 0:  # the GPT ended at once; nothing to decode
+            return np.zeros(0, np.float32)
+        t = time.perf_counter()
+        codes = tokens.to(self.device).long().reshape(1, 1, -1)
+        phones = torch.tensor([list(phone_ids)], dtype=torch.long, device=self.device)
+        try:
+            wav = self.sovits.decode(codes, phones, [ref.spec], noise_scale=options.noise_scale,
+                                     speed=options.speed, generator=generator)
+        except torch.OutOfMemoryError:
+            raise SynthesisError("Not enough GPU memory; choose the CPU.") from None
+        audio = wav[0, 0].float().cpu().numpy()
+        peak = float(np.abs(audio).max()) if audio.size else 0.0
+        if peak > 1:
+            audio = audio / peak
+        self.timings["sovits"] += time.perf_counter() - t
+        return audio.astype(np.float32, copy=False)

@@ -1,4 +1,4 @@
-"""The voicebank desktop window: four pages, each reachable with Ctrl+1..4 or the list on the left."""
+"""The voicebank desktop window: five pages, each reachable with Ctrl+1..5 or the list on the left."""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLineEdit, QListWidget
 
 from core.audio.capture import InputDevice, Recorder, list_input_devices
 from core.bank.store import Bank
+from desktop.build_page import BuildPage
 from desktop.context import AppContext
 from desktop.record_page import RecordPage
 from desktop.review_page import ReviewPage
@@ -20,13 +21,13 @@ from desktop.room_page import RoomPage
 from desktop.speaker_page import SpeakerPage
 from desktop.style import STYLE_SHEET, base_font
 
-PAGE_KEYS = {Qt.Key_1: 0, Qt.Key_2: 1, Qt.Key_3: 2, Qt.Key_4: 3}
-SPEAKER, ROOM, RECORD, REVIEW = range(4)
+PAGE_KEYS = {Qt.Key_1: 0, Qt.Key_2: 1, Qt.Key_3: 2, Qt.Key_4: 3, Qt.Key_5: 4}
+SPEAKER, ROOM, RECORD, REVIEW, BUILD = range(5)
 
 
 class MainWindow(QMainWindow):
     def __init__(self, bank: Bank | None = None, recorder: Recorder | None = None,
-                 list_devices: Callable[[], list[InputDevice]] | None = None):
+                 list_devices: Callable[[], list[InputDevice]] | None = None, worker=None):
         super().__init__()
         self.setWindowTitle("Voicebank — bank your voice")
         self.setAccessibleName("Voicebank")
@@ -36,12 +37,14 @@ class MainWindow(QMainWindow):
         self.room_page = RoomPage(self.context)
         self.record_page = RecordPage(self.context)
         self.review_page = ReviewPage(self.context)
-        self.pages: list[QWidget] = [self.speaker_page, self.room_page, self.record_page, self.review_page]
+        self.build_page = BuildPage(self.context, worker)     # the worker starts on the first job
+        self.pages: list[QWidget] = [self.speaker_page, self.room_page, self.record_page, self.review_page,
+                                     self.build_page]
 
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
         self.nav.setAccessibleName("Pages")
-        for number, title in enumerate(["Speaker", "Room check", "Record", "Review"], start=1):
+        for number, title in enumerate(["Speaker", "Room check", "Record", "Review", "Build"], start=1):
             self.nav.addItem(f"{title}\nCtrl+{number}")
         self.nav.setFixedWidth(190)
         self.stack = QStackedWidget()
@@ -105,6 +108,7 @@ class MainWindow(QMainWindow):
         self.room_page.cancel()
         QApplication.instance().removeEventFilter(self)
         self.context.shutdown()
+        self.build_page.shutdown()              # a running build stops; it resumes next time
         self.record_page.checker.wait()
         super().closeEvent(event)
 

@@ -1,0 +1,494 @@
+"""Build a personal voice from a speaker's bank: the public API of core.train.
+
+    blockers = check_ready(BuildConfig("anna"))          # [] when a build can start
+    voice = build_voice(cfg, job_dir, progress, cancel)   # <speaker>/voices/<id>/, resumable
+    make_zero_shot_voice(speaker)                         # base models + one reference take
+    list_voices(speaker)
+
+Stages (each reports BuildProgress): features (cached per take), sovits, gpt, export. A job
+folder holds job.json (the voice id, so a resumed build finishes the same voice) and one
+checkpoint per training stage; calling build_voice again with the same folder goes on from the
+last checkpoint (stage and step). A voice folder appears only when complete: it is written as
+`.<id>.part` and renamed.
+
+Voice folder: gpt.ckpt and sovits.pth in the official formats, reference.wav (32 kHz) and
+reference.txt, voice.json (the VoiceCard). Zero-shot voices hold no model files: their card's
+gpt_path/sovits_path are empty, meaning the base models of the model store.
+"""
+from __future__ import annotations
+
+import secrets
+import shutil
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from .errors import BuildCancelled, BuildError
+
+__all__ = [
+    "BuildConfig", "BuildProgress", "BuildError", "BuildCancelled", "VoiceCard",
+    "usable_audio", "check_ready", "build_voice", "make_zero_shot_voice", "list_voices",
+    "voice_model_paths", "pick_reference", "default_epochs",
+]
+
+BASE_MODEL = "gpt-sovits-v2"
+BASE_GPT_FILE = "s1bert25hz-5kh-longer-epoch=12-step=369668.ckpt"
+BASE_G_FILE = "s2G2333k.pth"
+BASE_D_FILE = "s2D2333k.pth"
+HUBERT_MODEL = "chinese-hubert-base"
+BERT_MODEL = "chinese-roberta-wwm-ext-large"
+REF_MIN_S, REF_MAX_S = 3.0, 10.0
+MIN_MINUTES = 1.0          # the original's minimum; 5-30 minutes is better
+GOOD_MINUTES = 5.0
+VOICES = "voices"
+GET_MODELS = ("Install them from the build page, or with `voicebank models download` "
+              "(or `voicebank models import FOLDER` for files you already have).")
+
+
+@dataclass
+class BuildConfig:
+    speaker_id: str
+    bank_root: Path | None = None          # None -> default bank
+    device: str = "auto"                   # auto|cpu|cuda
+    precision: str = "auto"                # auto|fp32|fp16|bf16
+    sovits_epochs: int | None = None       # None -> from data amount (8 for 1-40 min)
+    gpt_epochs: int | None = None          # None -> from data amount (15 for 1-40 min)
+    max_steps: int | None = None           # cap per stage, for quick builds/tests
+    batch_size: int | None = None          # None -> from free GPU memory / RAM
+    include_red: bool = False
+    checkpoint_every: int = 50             # steps
+    seed: int = 0
+    base_gpt: Path | None = None
+    base_sovits_g: Path | None = None
+    base_sovits_d: Path | None = None
+    hubert: Path | None = None
+    bert: Path | None = None
+    # additions (defaults keep the API above unchanged)
+    grad_checkpointing: bool = False       # less GPU memory, about 30 % slower
+    min_minutes: float = MIN_MINUTES       # less usable audio than this is a blocker
+    name: str | None = None                # the voice's display name; None -> dated default
+
+
+@dataclass
+class BuildProgress:
+    stage: str            # "features" | "sovits" | "gpt" | "export"
+    step: int
+    total: int
+    epoch: int | None = None
+    loss: float | None = None
+    eta_s: float | None = None
+    message: str = ""
+
+
+@dataclass
+class VoiceCard:
+    id: str
+    name: str
+    kind: str             # "fine-tuned" | "zero-shot"
+    base_model: str
+    data_minutes: float
+    takes: int
+    sovits_steps: int
+    gpt_steps: int
+    created: str
+    reference_take: str
+    reference_text: str
+    device: str
+    precision: str
+    gpt_path: str = "gpt.ckpt"        # relative to the voice folder; "" = the base model (store)
+    sovits_path: str = "sovits.pth"
+    format: int = 1
+
+
+# ---------------------------------------------------------------------------------- inputs
+
+
+def _paths(cfg: BuildConfig) -> dict[str, Path]:
+    from core.models.store import model_dir, path_of
+
+    def store(fn, *args):
+        try:
+            return fn(*args)
+        except Exception:  # no manifest entry (should not happen): the plain layout
+            from core.paths import models_dir
+
+            return models_dir().joinpath(*args)
+
+    return {
+        "gpt": Path(cfg.base_gpt) if cfg.base_gpt else store(path_of, BASE_MODEL, BASE_GPT_FILE),
+        "g": Path(cfg.base_sovits_g) if cfg.base_sovits_g else store(path_of, BASE_MODEL, BASE_G_FILE),
+        "d": Path(cfg.base_sovits_d) if cfg.base_sovits_d else store(path_of, BASE_MODEL, BASE_D_FILE),
+        "hubert": Path(cfg.hubert) if cfg.hubert else store(model_dir, HUBERT_MODEL),
+        "bert": Path(cfg.bert) if cfg.bert else store(model_dir, BERT_MODEL),
+    }
+
+
+_WHAT = {"gpt": "base GPT model", "g": "base SoVITS generator", "d": "base SoVITS discriminator",
+         "hubert": f"{HUBERT_MODEL} feature model", "bert": f"{BERT_MODEL} feature model"}
+
+
+def _file_problem(path: Path) -> str | None:
+    import zipfile
+
+    if not path.is_file():
+        return "is missing"
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if head not in (b"PK", b"00", b"01") or (head == b"PK" and not zipfile.is_zipfile(path)):
+        return "is damaged or incomplete (an interrupted download?)"
+    return None
+
+
+def _folder_problem(folder: Path) -> str | None:
+    if not folder.is_dir():
+        return "is missing"
+    if not (folder / "config.json").is_file():
+        return "is incomplete (config.json is missing)"
+    if not any(folder.glob("*.bin")) and not any(folder.glob("*.safetensors")):
+        return "is incomplete (its weights file is missing)"
+    return None
+
+
+def _bank(cfg: BuildConfig):
+    from core.bank.store import Bank
+
+    return Bank(Path(cfg.bank_root) if cfg.bank_root else None)
+
+
+def usable_audio(speaker, include_red: bool = False) -> tuple[float, int]:
+    """(minutes, takes) of the recordings a build would use (see dataset.usable_takes)."""
+    from .dataset import usable_takes
+
+    takes = usable_takes(speaker, include_red)
+    return sum(t.duration_s for t in takes) / 60.0, len(takes)
+
+
+def _describe(seconds: float) -> str:
+    return f"{seconds:.0f} seconds" if seconds < 90 else f"{seconds / 60:.1f} minutes"
+
+
+def pick_reference(takes: list) -> object | None:
+    """The best green take of 3-10 s (highest SNR, then closest to 6 s); else any 3-10 s take."""
+    in_range = [t for t in takes if REF_MIN_S <= (t.duration_s or 0) <= REF_MAX_S
+                and (t.text or "").strip() and t.best_audio_path().exists()]
+    if not in_range:
+        return None
+    green = [t for t in in_range if t.grade == "green"] or [t for t in in_range if t.grade != "red"] or in_range
+
+    def score(t):
+        snr = (t.quality or {}).get("snr_db")
+        return (snr if isinstance(snr, (int, float)) else -1e9, -abs(t.duration_s - 6.0))
+
+    return max(green, key=score)
+
+
+def check_ready(cfg: BuildConfig) -> list[str]:
+    """Everything that stops a build from starting, in words for the user ([] = ready)."""
+    from core.bank.store import BankError
+
+    blockers = []
+    paths = _paths(cfg)
+    for key in ("gpt", "g", "d"):
+        problem = _file_problem(paths[key])
+        if problem:
+            blockers.append(f"The {_WHAT[key]} ({paths[key].name}) {problem}; looked in "
+                            f"{paths[key].parent}. {GET_MODELS}")
+    for key in ("hubert", "bert"):
+        problem = _folder_problem(paths[key])
+        if problem:
+            blockers.append(f"The {_WHAT[key]} {problem} (looked in {paths[key]}). {GET_MODELS}")
+    try:
+        speaker = _bank(cfg).speaker(cfg.speaker_id)
+    except BankError as exc:
+        return blockers + [str(exc)]
+    minutes, n = usable_audio(speaker, cfg.include_red)
+    if n == 0:
+        red = sum(1 for t in speaker.current_takes().values() if t.grade == "red")
+        hint = (f" {red} take(s) graded red were left out; re-record them or allow red takes."
+                if red and not cfg.include_red else "")
+        blockers.append("There are no usable recordings yet: record some prompts first "
+                        f"(at least {MIN_MINUTES:.0f} minute in all; {GOOD_MINUTES:.0f}-30 minutes "
+                        f"give a better voice).{hint}")
+    elif minutes < cfg.min_minutes:
+        blockers.append(f"Only {_describe(minutes * 60)} of usable audio ({n} take(s)); a voice "
+                        f"needs at least {cfg.min_minutes:g} minute(s) of speech, and "
+                        f"{GOOD_MINUTES:.0f}-30 minutes give a better voice. Record more prompts.")
+    if n and pick_reference(_usable(speaker, cfg.include_red)) is None:
+        blockers.append("No take is between 3 and 10 seconds long; the voice needs one as its "
+                        "reference. Record a prompt of one or two sentences.")
+    return blockers
+
+
+def _usable(speaker, include_red: bool) -> list:
+    from .dataset import usable_takes
+
+    return usable_takes(speaker, include_red)
+
+
+def default_epochs(minutes: float) -> tuple[int, int]:
+    """(SoVITS, GPT) epochs. The original's defaults (8, 15) suit 1-40 minutes; more data needs
+    fewer passes (over-training the GPT causes skipped and repeated words)."""
+    if minutes <= 40:
+        return 8, 15
+    if minutes <= 120:
+        return 6, 10
+    return 4, 6
+
+
+# ---------------------------------------------------------------------------------- build
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _write_json(path: Path, data) -> None:
+    from core.bank.files import write_json_atomic
+
+    write_json_atomic(path, data)
+
+
+def _read_json(path: Path):
+    from core.bank.files import read_json
+
+    return read_json(path)
+
+
+def _as_build_error(exc: Exception) -> BuildError:
+    return BuildError(str(exc))
+
+
+def build_voice(cfg: BuildConfig, job_dir: Path,
+                progress: Callable[[BuildProgress], None] | None = None,
+                cancel: Callable[[], bool] | None = None) -> Path:
+    """Fine-tune a voice for cfg.speaker_id; returns its folder. Resumable with the same job_dir."""
+    from core.engine.checkpoint import CheckpointError
+    from core.engine.features import ModelMissingError, load_bert, load_hubert
+    from core.engine.gpt import load_gpt
+    from core.engine.sovits import load_sovits
+
+    from . import dataset, device as devices
+    from .gpt_train import GPTTrainConfig, train_gpt
+    from .sovits_train import SoVITSTrainConfig, load_discriminator, train_sovits
+
+    job_dir = Path(job_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    report = progress or (lambda p: None)
+    job = _read_json(job_dir / "job.json") or {}
+    if job.get("voice") and (Path(job["voice"]) / "voice.json").is_file():
+        return Path(job["voice"])  # finished earlier
+
+    blockers = check_ready(cfg)
+    if blockers:
+        raise BuildError("\n".join(blockers))
+    dev = devices.choose(cfg.device, cfg.precision)
+    paths = _paths(cfg)
+    speaker = _bank(cfg).speaker(cfg.speaker_id)
+    if not job.get("voice_id"):
+        job = {"voice_id": f"v{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}",
+               "speaker": cfg.speaker_id, "started": _now()}
+        _write_json(job_dir / "job.json", job)
+
+    # ---- features
+    try:
+        base_g = load_sovits(paths["g"], dev.device)
+    except CheckpointError as exc:
+        raise BuildError(f"The base SoVITS generator cannot be used: {exc} {GET_MODELS}") from None
+    if not base_g.has_posterior:
+        raise BuildError(f"{paths['g'].name} is a fine-tuned voice file, not the pretrained base "
+                         "generator (it lacks the training-only posterior encoder). Use s2G2333k.pth.")
+
+    def load_models():
+        try:
+            return dataset.FeatureModels(load_hubert(paths["hubert"], dev.device),
+                                         load_bert(paths["bert"], dev.device), base_g, dev.device)
+        except ModelMissingError as exc:
+            raise BuildError(str(exc)) from None
+
+    takes = dataset.usable_takes(speaker, cfg.include_red)
+    key = dataset.models_identity(paths["g"], paths["hubert"], paths["bert"])
+    report(BuildProgress("features", 0, len(takes), message="Preparing the recordings"))
+    items, stats = dataset.extract_features(
+        takes, dataset.cache_dir_of(speaker), key, load_models,
+        lambda i, n, tid: report(BuildProgress("features", i, n, message=f"Prepared take {tid}")),
+        cancel)
+    if not items:
+        raise BuildError("None of the recordings could be used (all silent, unreadable or without "
+                         "text). Record the prompts again and check the microphone.")
+    data_minutes = dataset.minutes(items)
+    if data_minutes < cfg.min_minutes:
+        raise BuildError(f"Only {_describe(data_minutes * 60)} of the recordings could be used; a "
+                         f"voice needs at least {cfg.min_minutes:g} minute(s). Record more prompts.")
+    sov_epochs, gpt_epochs = default_epochs(data_minutes)
+    sov_epochs, gpt_epochs = cfg.sovits_epochs or sov_epochs, cfg.gpt_epochs or gpt_epochs
+    job.update(data_minutes=round(data_minutes, 2), takes=len(items), features=stats["extracted"],
+               cached=stats["cached"], skipped=stats["skipped"])
+    _write_json(job_dir / "job.json", job)
+    devices.release_memory(dev)
+
+    def stage_progress(stage):
+        def cb(step, total, epoch, loss, eta_s, losses):
+            report(BuildProgress(stage, step, total, epoch, loss, eta_s,
+                                 " ".join(f"{k} {v:.3g}" for k, v in losses.items())))
+        return cb
+
+    # ---- SoVITS
+    scfg = SoVITSTrainConfig(
+        epochs=sov_epochs, max_steps=cfg.max_steps,
+        batch_size=cfg.batch_size or devices.auto_batch_size(dev, "sovits"),
+        checkpoint_every=cfg.checkpoint_every, grad_checkpointing=cfg.grad_checkpointing, seed=cfg.seed)
+    try:
+        d = load_discriminator(paths["d"])
+    except CheckpointError as exc:
+        raise BuildError(f"The base SoVITS discriminator cannot be used: {exc} {GET_MODELS}") from None
+    g, sovits_steps, sovits_epoch = train_sovits(
+        base_g, d, dataset.sovits_items(items), scfg, dev, job_dir / "sovits.state.pt",
+        stage_progress("sovits"), cancel)
+    sovits_weights = {k: v.detach().cpu() for k, v in g.state_dict().items() if "enc_q" not in k}
+    del g, d, base_g
+    devices.release_memory(dev)
+
+    # ---- GPT
+    try:
+        gpt = load_gpt(paths["gpt"], dev.device)
+    except CheckpointError as exc:
+        raise BuildError(f"The base GPT model cannot be used: {exc} {GET_MODELS}") from None
+    gcfg = GPTTrainConfig(
+        epochs=gpt_epochs, max_steps=cfg.max_steps,
+        batch_size=cfg.batch_size or devices.auto_batch_size(dev, "gpt"),
+        checkpoint_every=cfg.checkpoint_every, grad_checkpointing=cfg.grad_checkpointing, seed=cfg.seed)
+    gpt, gpt_steps, gpt_epoch = train_gpt(gpt, dataset.gpt_items(items), gcfg, dev,
+                                          job_dir / "gpt.state.pt", stage_progress("gpt"), cancel)
+    if cancel is not None and cancel():
+        raise BuildCancelled("The build was cancelled before the voice was saved; build again to "
+                             "finish it (training is done).")
+
+    # ---- export
+    report(BuildProgress("export", 0, 1, message="Saving the voice"))
+    folder = _export(cfg, speaker, job, paths, gpt, sovits_weights, sovits_epoch, sovits_steps,
+                     gpt_epoch, gpt_steps, data_minutes, len(items), dev)
+    job["voice"] = str(folder)
+    job["finished"] = _now()
+    _write_json(job_dir / "job.json", job)
+    report(BuildProgress("export", 1, 1, message=f"Voice saved in {folder}"))
+    return folder
+
+
+def _export(cfg, speaker, job, paths, gpt, sovits_weights, sovits_epoch, sovits_steps,
+            gpt_epoch, gpt_steps, data_minutes, n_takes, dev) -> Path:
+    from core.engine.checkpoint import load_checkpoint, save_gpt, save_sovits
+    from core.engine.gpt import checkpoint_weights
+
+    voice_id = job["voice_id"]
+    voices = Path(speaker.folder) / VOICES
+    final = voices / voice_id
+    part = voices / f".{voice_id}.part"
+    shutil.rmtree(part, ignore_errors=True)
+    part.mkdir(parents=True)
+    try:
+        base_g = load_checkpoint(paths["g"])
+        base_gpt = load_checkpoint(paths["gpt"])
+        save_sovits(part / "sovits.pth", sovits_weights, base_g["config"],
+                    f"{sovits_epoch}epoch_{sovits_steps}iteration")
+        save_gpt(part / "gpt.ckpt", checkpoint_weights(gpt), base_gpt["config"], f"GPT-e{gpt_epoch}")
+        ref = pick_reference(_usable(speaker, cfg.include_red))
+        _write_reference(part, ref)
+        card = VoiceCard(
+            id=voice_id, name=cfg.name or f"My voice ({datetime.now():%Y-%m-%d})", kind="fine-tuned",
+            base_model=f"{BASE_MODEL} ({paths['gpt'].name}, {paths['g'].name})",
+            data_minutes=round(data_minutes, 2), takes=n_takes, sovits_steps=sovits_steps,
+            gpt_steps=gpt_steps, created=_now(), reference_take=ref.id, reference_text=ref.text,
+            device=dev.name, precision=dev.precision)
+        _write_json(part / "voice.json", asdict(card))
+        if final.exists():
+            shutil.rmtree(final)
+        part.rename(final)
+    except OSError as exc:
+        shutil.rmtree(part, ignore_errors=True)
+        raise BuildError(f"The voice could not be saved in {voices} ({exc.strerror or exc}). "
+                         "Free some disk space and build again; training will not be repeated.") from exc
+    return final
+
+
+def _write_reference(folder: Path, take) -> None:
+    from core.audio.io import read_audio, resample, write_wav
+
+    clip = read_audio(take.best_audio_path())
+    write_wav(folder / "reference.wav", resample(clip.samples, clip.sample_rate, 32000), 32000)
+    (folder / "reference.txt").write_text(take.text.strip() + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------- voices
+
+
+def make_zero_shot_voice(speaker, take=None, name: str | None = None) -> Path:
+    """A voice from the base models and one reference take (no training): ready at once."""
+    if take is None:
+        take = pick_reference(_usable(speaker, include_red=False))
+        if take is None:
+            raise BuildError("No take is between 3 and 10 seconds long (and not graded red); "
+                             "record a prompt of one or two sentences to use as the reference.")
+    elif not REF_MIN_S <= (take.duration_s or 0) <= REF_MAX_S:
+        raise BuildError(f"The reference take is {take.duration_s:.1f} s long; it must be 3-10 s.")
+    voice_id = f"z{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    voices = Path(speaker.folder) / VOICES
+    part, final = voices / f".{voice_id}.part", voices / voice_id
+    part.mkdir(parents=True)
+    try:
+        _write_reference(part, take)
+        card = VoiceCard(
+            id=voice_id, name=name or f"Quick voice ({datetime.now():%Y-%m-%d})", kind="zero-shot",
+            base_model=f"{BASE_MODEL} ({BASE_GPT_FILE}, {BASE_G_FILE})",
+            data_minutes=round(take.duration_s / 60.0, 3), takes=1, sovits_steps=0, gpt_steps=0,
+            created=_now(), reference_take=take.id, reference_text=take.text, device="", precision="",
+            gpt_path="", sovits_path="")
+        _write_json(part / "voice.json", asdict(card))
+        part.rename(final)
+    except OSError as exc:
+        shutil.rmtree(part, ignore_errors=True)
+        raise BuildError(f"The voice could not be saved in {voices} ({exc.strerror or exc}).") from exc
+    return final
+
+
+def _card(data: dict) -> VoiceCard:
+    names = {f.name for f in fields(VoiceCard)}
+    return VoiceCard(**{k: v for k, v in data.items() if k in names})
+
+
+def list_voices(speaker) -> list[tuple[Path, VoiceCard]]:
+    """The speaker's finished voices, oldest first (unreadable cards are skipped)."""
+    root = Path(speaker.folder) / VOICES
+    if not root.is_dir():
+        return []
+    out = []
+    for folder in sorted(root.iterdir()):
+        if folder.name.startswith(".") or not folder.is_dir():
+            continue
+        data = _read_json(folder / "voice.json")
+        if not isinstance(data, dict):
+            continue
+        try:
+            out.append((folder, _card(data)))
+        except TypeError:
+            continue
+    return sorted(out, key=lambda fc: fc[1].created)
+
+
+def voice_model_paths(folder: Path, card: VoiceCard | None = None) -> tuple[Path, Path]:
+    """(gpt, sovits) files of a voice; a zero-shot voice's are the base models of the store."""
+    folder = Path(folder)
+    if card is None:
+        card = _card(_read_json(folder / "voice.json") or {})
+    base = _paths(BuildConfig(speaker_id=""))
+
+    def resolve(rel: str, default: Path) -> Path:
+        if not rel:
+            return default
+        p = Path(rel)
+        return p if p.is_absolute() else folder / p
+
+    return resolve(card.gpt_path, base["gpt"]), resolve(card.sovits_path, base["g"])

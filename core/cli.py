@@ -155,10 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     from core.engine.speak_cli import add_speak_parser
     from core.models.cli import add_models_parser
+    from core.engine.bench_cli import add_bench_parser
     from core.train.build_cli import add_build_parser
     add_models_parser(sub)
     add_speak_parser(sub)
     add_build_parser(sub)
+    add_bench_parser(sub)
 
     p = sub.add_parser("restore", help="restore a speaker from a backup zip")
     p.add_argument("zip", metavar="BACKUP.zip")

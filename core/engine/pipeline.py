@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ from core.engine.features import (
     BERT_NAME, HUBERT_NAME, ModelMissingError, SynthesisError, bert_features, hubert_features,
     load_bert, load_hubert,
 )
+from core.engine.fastpaths import FastPathReport, FastPaths, apply_fast_paths, warmup
 from core.engine.gpt import Text2Semantic, gpt_from_checkpoint
 from core.engine.sovits import SoVITS, load_sovits
 from core.engine.spectrogram import linear_spectrogram
@@ -45,7 +47,7 @@ from core.text import TextError
 
 __all__ = [
     "SynthesisError", "SynthesisCancelled", "ModelMissingError", "SynthesisOptions", "ModelPaths",
-    "SentenceAudio", "Synthesizer", "DeviceSetup", "pick_device",
+    "SentenceAudio", "Synthesizer", "DeviceSetup", "pick_device", "FastPaths",
 ]
 
 REF_MIN_S, REF_MAX_S = 3.0, 10.0   # the original refuses references outside 3-10 s
@@ -109,6 +111,15 @@ class DeviceSetup:
 
     def generator(self, seed: int | None) -> torch.Generator | None:
         return None if seed is None else torch.Generator(device=self.device).manual_seed(int(seed))
+
+    def vocoder_generator(self, seed: int | None) -> torch.Generator | None:
+        """The decoder's own noise stream, derived from the same seed: the GPT's draws then do
+        not depend on how much noise the decoder drew before (so the GPT of the next batch can
+        run while this one is decoded, with the same audio as in sequence)."""
+        if seed is None:
+            return None
+        derived = (int(seed) * 6364136223846793005 + 1442695040888963407) % (2 ** 63)
+        return torch.Generator(device=self.device).manual_seed(derived)
 
 
 def pick_device(name: str | torch.device = "cpu") -> DeviceSetup:
@@ -228,7 +239,9 @@ def _load_sovits_file(path: Path, device: torch.device) -> SoVITS:
 class Synthesizer:
     SAMPLE_RATE = 32000
 
-    def __init__(self, paths: ModelPaths, device: str = "cpu") -> None:
+    def __init__(self, paths: ModelPaths, device: str = "cpu", fast: FastPaths | None = None) -> None:
+        """`fast`: the speed levers (`core.engine.fastpaths`); None = the device's default
+        (all CPU levers on), `FastPaths.plain()` = the fp32 reference path."""
         self.setup = pick_device(device)
         self.device = self.setup.device
         dev = self.device
@@ -244,6 +257,27 @@ class Synthesizer:
         if self.sovits.cfg.sampling_rate != self.SAMPLE_RATE:
             raise SynthesisError(f"{Path(paths.sovits).name} makes {self.sovits.cfg.sampling_rate} Hz "
                                  "audio; only 32 kHz v2 models are supported.")
+        self._finish_init(fast, t0)
+
+    @classmethod
+    def from_models(cls, gpt: Text2Semantic, sovits: SoVITS, hubert: torch.nn.Module, bert,
+                    device: str = "cpu", fast: FastPaths | None = None) -> "Synthesizer":
+        """A synthesizer over models already in memory (benchmarks, tests); they are moved to
+        `device` and converted in place as `fast` asks."""
+        self = cls.__new__(cls)
+        self.setup = pick_device(device)
+        self.device = dev = self.setup.device
+        t0 = time.perf_counter()
+        self.gpt, self.sovits = gpt.to(dev).eval(), sovits.to(dev).eval()
+        self.hubert, self.bert = hubert.to(dev).eval(), bert
+        self._finish_init(fast, t0)
+        return self
+
+    def _finish_init(self, fast: FastPaths | None, t0: float) -> None:
+        self.fast = fast if fast is not None else FastPaths.for_device(self.device)
+        self.fast_report: FastPathReport = apply_fast_paths(self, self.fast)
+        if self.fast.warmup:  # the first synthesis then costs about what a warm one does
+            self.fast_report.warmup_s = round(warmup(self), 3)
         self.load_s = time.perf_counter() - t0
         self._refs: OrderedDict[tuple, Reference] = OrderedDict()
         self.reference: Reference | None = None
@@ -459,24 +493,43 @@ class Synthesizer:
         assert ref is not None
         total = len(plan)
         generator = self.setup.generator(options.seed)
+        voc_generator = self.setup.vocoder_generator(options.seed)
         max_new = options.max_new_tokens or self.gpt.cfg.max_sec * TOKENS_PER_S
         pause = np.zeros(int(round(options.pause_s * self.SAMPLE_RATE)), np.float32)
-        done = 0
-        for batch in self._batches(total, options.batch_size):
-            self._check_cancel(cancel)
+        batches = self._batches(total, options.batch_size)
+
+        def gpt_stage(batch: range) -> list[Tensor]:
             try:
-                tokens = self._semantic_tokens([plan[i][1] for i in batch], options, generator, max_new)
+                return self._semantic_tokens([plan[i][1] for i in batch], options, generator, max_new)
             except torch.OutOfMemoryError:
                 raise SynthesisError("Not enough GPU memory; lower the batch size or choose "
                                      "the CPU.") from None
-            for i, new in zip(batch, tokens):
+
+        # Overlap: the GPT of batch n+1 runs in one worker thread while the rest of batch n is
+        # decoded (torch releases the GIL in its kernels). It starts once batch n's first sentence
+        # has been handed out, so nothing is computed ahead of the first audio; the same draws as
+        # in sequence (separate generators), so the same audio.
+        pool = ThreadPoolExecutor(1, "voicebank-gpt") if self.fast.overlap and len(batches) > 1 else None
+        ahead = None
+        done = 0
+        try:
+            for k, batch in enumerate(batches):
                 self._check_cancel(cancel)
-                sentence, ph = plan[i]
-                audio = self._vocode(new, ph.ids, options, generator)
-                done += 1
-                if progress is not None:
-                    progress(done, total, sentence)
-                yield SentenceAudio(i, total, sentence, np.concatenate([audio, pause]))
+                tokens = ahead.result() if ahead is not None else gpt_stage(batch)
+                ahead = None
+                for j, (i, new) in enumerate(zip(batch, tokens)):
+                    if j == 1 and pool is not None and k + 1 < len(batches):
+                        ahead = pool.submit(gpt_stage, batches[k + 1])
+                    self._check_cancel(cancel)
+                    sentence, ph = plan[i]
+                    audio = self._vocode(new, ph.ids, options, voc_generator)
+                    done += 1
+                    if progress is not None:
+                        progress(done, total, sentence)
+                    yield SentenceAudio(i, total, sentence, np.concatenate([audio, pause]))
+        finally:
+            if pool is not None:  # cancelled or closed early: let a running GPT batch finish
+                pool.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
     def _check_cancel(cancel: Callable[[], bool] | None) -> None:

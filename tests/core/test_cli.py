@@ -128,3 +128,11 @@ def test_worker_flag_serves_the_protocol(tmp_path):
     assert proc.wait(timeout=30) == 0
     assert events[0]["type"] == "ready"
     assert events[-1]["type"] == "result" and events[-1]["data"]["steps"] == 2
+
+
+def test_the_command_line_itself_never_imports_torch():
+    """`voicebank gui` goes through this parser; the GUI process must stay torch-free."""
+    code = ("import sys, core.cli; core.cli.build_parser(); "
+            "print('torch' in sys.modules, 'transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.stdout.split() == ["False", "False"], out.stderr

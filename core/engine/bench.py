@@ -1,0 +1,568 @@
+"""`voicebank bench`: synthesis and fine-tuning speed with full-size v2 models (random weights).
+
+Nothing is downloaded: the GPT (77.6 M parameters), the SoVITS generator (v2 `s2.json` sizes),
+HuBERT-base (`HubertConfig()`) and a BERT-large shaped chinese-roberta (24 x 1024, vocabulary
+21128) are built from their configurations with seeded random weights, so every stage costs what
+it costs with the real files. The random GPT's EOS logit is pushed down (a hook on the head sets it to -1e4) so that
+it never stops early: the workload has exactly the tokens it asks for.
+
+The standard workload (batch 1): a 59-phone Chinese sentence after a reference whose 5.4 s of
+audio (+0.6 s of padding, as the original) give 150 prompt tokens and a 16-phone prompt text;
+250 new tokens = 10 s of speech. The long workload: 20 sentences in batches of 8 (the first
+batch holds one sentence, as `Synthesizer` does), `long_tokens` tokens each.
+
+Every figure is the median of `--runs` runs after one warm-up run (the warm-up is also reported:
+`first_synthesis_s`, the first synthesis after the models were loaded, with the pipeline's load
+time warm-up already done). `--quick` uses reduced-size models and tiny workloads (CI: < 60 s).
+
+JSON keys (`--json`; seconds unless the name says otherwise):
+
+| key | meaning |
+| --- | --- |
+| machine.cpu / cores / threads / torch / device / gpu | where it ran (threads: torch's default intra-op threads) |
+| machine.native_bf16 | the CPU has AVX512-BF16/AMX (CPU bf16 fast path possible) |
+| machine.load_before / load_after | 1-min load average before and after (other work on the box) |
+| config.quick, runs, models ("full"/"reduced"), seed | the run's settings |
+| config.text_phones, prompt_phones, prompt_tokens, new_tokens | the standard workload's sizes |
+| fast_paths | what the pipeline switched on (`FastPathReport`: int8_gpt, fold_weight_norm, bf16_decoder, bf16_snr_db, threads, overlap, warmup_s, notes) |
+| load_s | building the pipeline from in-memory models: fast-path conversion + warm-up |
+| reference_s | preparing the reference once (HuBERT + BERT + spectrogram; then cached per voice) |
+| gpt_prefill_ms | GPT prefill of text + prompt (one pass) |
+| gpt_tokens_per_s | GPT decode rate, prefill excluded |
+| gpt_s | GPT stage for the 250 tokens, prefill included |
+| sovits_s, sovits_rtf | SoVITS decode of the 250 tokens, and divided by the audio's duration |
+| e2e_s, e2e_rtf | `Synthesizer.synthesize` (text front end + BERT + GPT + SoVITS), reference cached |
+| audio_s | duration of the standard workload's audio (10 s) |
+| first_synthesis_s, first_to_warm | the first synthesis after load, and its ratio to e2e_s (target <= 2) |
+| stream_first_audio_s | `stream()` of the standard text: time to the first audio (one sentence: the whole sentence) |
+| stage_s | e2e's own breakdown (text, bert, gpt, sovits), median run |
+| peak_rss_mb | peak resident memory of the process while synthesising (all four models loaded; the counter is reset after building them where Linux allows: see peak_rss_reset) |
+| peak_rss_reset | true if peak_rss_mb covers synthesis only (else: the whole process, model building included) |
+| build_peak_rss_mb | peak resident memory while building the random models and the int8 gate's copies |
+| peak_gpu_mb | torch.cuda.max_memory_allocated (CUDA only, else null) |
+| long.sentences, tokens_per_sentence, batch_size | the long workload |
+| long.audio_s, total_s, rtf, first_audio_s | its speech duration, wall time, RTF, time to first streamed audio |
+| long.overlap | whether the pipeline's default overlaps GPT(n+1) with SoVITS(n) here (total_s is in that mode) |
+| long.sequential_total_s / overlapped_total_s | total_s with overlap off / on (both always measured) |
+| gates.int8_agreement | share of the first 50 greedy steps where the int8 GPT picks fp32's token (gate >= 0.95; null if int8 is off) |
+| gates.int8_free_running_prefix | leading greedy tokens identical when both run free |
+| gates.bf16_snr_db | bf16 decoder vs fp32 output SNR on the loaded model (gate >= 30 dB; null if not tried) |
+| train.sovits / train.gpt | {batch, frames or tokens, fp32: {steps_per_s, peak_mb}, amp: {...} or null (CUDA only)} |
+
+Training figures are one optimiser step of the generator (SoVITS: reconstruction + KL-like +
+commitment terms, no discriminator) or of the GPT (`forward_train`'s summed cross-entropy) with
+AdamW at a fixed batch; they measure the models' forward/backward cost, not `core.train`'s loop.
+
+CUDA: everything runs with `--device cuda` (timings synchronise the GPU); the decode loop is the
+plain eager one. A static-cache + CUDA-graph decode step is the GPU target and is NOT written
+here yet (no GPU to test it on).
+"""
+from __future__ import annotations
+
+import copy
+import gc
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+__all__ = ["run_bench", "build_models", "OFFICIAL_GPT",
+           "STANDARD_TEXT", "PROMPT_TEXT"]
+
+OFFICIAL_GPT = {"vocab_size": 1025, "phoneme_vocab_size": 732, "embedding_dim": 512,
+                "hidden_dim": 512, "head": 16, "linear_units": 2048, "n_layer": 24, "dropout": 0,
+                "EOS": 1024}
+OFFICIAL_SOVITS = dict(
+    train={"segment_size": 20480},
+    data={"sampling_rate": 32000, "filter_length": 2048, "hop_length": 640, "win_length": 2048,
+          "n_mel_channels": 128, "mel_fmin": 0.0, "mel_fmax": None},
+    model={"inter_channels": 192, "hidden_channels": 192, "filter_channels": 768, "n_heads": 2,
+           "n_layers": 6, "kernel_size": 3, "p_dropout": 0.1, "resblock": "1",
+           "resblock_kernel_sizes": [3, 7, 11], "resblock_dilation_sizes": [[1, 3, 5]] * 3,
+           "upsample_rates": [10, 8, 2, 2, 2], "upsample_initial_channel": 512,
+           "upsample_kernel_sizes": [16, 16, 8, 2, 2], "gin_channels": 512,
+           "semantic_frame_rate": "25hz"},
+)
+STANDARD_TEXT = "今天天气很好，我们一起去公园散步，然后回家吃一顿丰盛的晚饭吧。"  # 59 phones
+PROMPT_TEXT = "参考音频里说的话。"
+LONG_TEXTS = [
+    "我昨天晚上睡得很好。", "今天早上的天气非常晴朗。", "我们打算下午去公园散步。", "你想不想和我们一起去？",
+    "公园里有很多漂亮的花。", "小朋友们在草地上玩游戏。", "我最喜欢秋天的风景。", "树叶慢慢变成了金黄色。",
+    "晚上我们一起吃饭吧。", "我会做你喜欢的菜。", "明天还要早点起床。", "因为上午有一个会议。",
+    "会议大概要开两个小时。", "结束以后我给你打电话。", "周末我们可以去看电影。", "听说最近有一部好电影。",
+    "我已经买好了两张票。", "电影晚上七点开始。", "我们六点在门口见面。", "谢谢你今天陪我聊天。",
+]
+# Every key of the JSON result (dotted for nested ones); the docstring's table documents each.
+JSON_KEYS = (
+    "machine.cpu", "machine.cores", "machine.threads", "machine.torch", "machine.device", "machine.gpu",
+    "machine.native_bf16", "machine.load_before", "machine.load_after",
+    "config.quick", "config.runs", "config.models", "config.seed", "config.text_phones",
+    "config.prompt_phones", "config.prompt_tokens", "config.new_tokens",
+    "fast_paths.int8_gpt", "fast_paths.fold_weight_norm", "fast_paths.bf16_decoder",
+    "fast_paths.bf16_snr_db", "fast_paths.threads", "fast_paths.overlap", "fast_paths.warmup_s",
+    "fast_paths.notes", "load_s", "reference_s", "gpt_prefill_ms", "gpt_tokens_per_s", "gpt_s",
+    "sovits_s", "sovits_rtf", "e2e_s", "e2e_rtf", "audio_s", "first_synthesis_s", "first_to_warm",
+    "stream_first_audio_s", "stage_s", "peak_rss_mb", "peak_rss_reset", "build_peak_rss_mb", "peak_gpu_mb",
+    "long.sentences", "long.tokens_per_sentence", "long.batch_size", "long.audio_s", "long.total_s",
+    "long.rtf", "long.first_audio_s", "long.overlap", "long.sequential_total_s", "long.overlapped_total_s",
+    "gates.int8_agreement", "gates.int8_free_running_prefix", "gates.bf16_snr_db",
+    "train.sovits", "train.gpt",
+)
+REF_SECONDS = 5.42  # + 0.6 s padding -> 300 HuBERT frames at 50 Hz = 150 prompt tokens
+NEW_TOKENS = 250    # 10 s of speech
+SR = 32000
+
+
+def _median(xs: list[float]) -> float:
+    return float(statistics.median(xs))
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timed(fn: Callable[[], Any], device: torch.device) -> tuple[float, Any]:
+    _sync(device)
+    t = time.perf_counter()
+    out = fn()
+    _sync(device)
+    return time.perf_counter() - t, out
+
+
+def _load() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="ignore").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _reset_peak_rss() -> bool:
+    """Linux: restart the peak-RSS counter (VmHWM), so a later peak is that of what follows.
+
+    Freed heap is first handed back to the system (glibc malloc_trim), so that the building
+    of the models does not stay in the figure."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_mb() -> float:
+    try:  # VmHWM honours _reset_peak_rss; ru_maxrss does not
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+
+
+def _tokenizer(folder: Path, chars: str):
+    from transformers import BertTokenizerFast
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    for ch in chars + "，。？！,.?!":
+        if ch not in vocab and not ch.isspace():
+            vocab.append(ch)
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    return BertTokenizerFast(vocab=str(folder / "vocab.txt"), do_lower_case=True,
+                             tokenize_chinese_chars=True)
+
+
+def _no_eos(module, inputs, out):
+    """Forward hook on the GPT head: EOS's logit -1e4, so the random GPT never stops early."""
+    out[..., -1] = -1e4
+    return out
+
+
+def build_models(workdir: Path, quick: bool = False, seed: int = 0):
+    """(gpt, sovits, hubert, Bert) with seeded random weights; full size unless `quick`."""
+    from transformers import BertConfig, BertForMaskedLM, HubertConfig, HubertModel
+    from transformers.utils import logging as hf_logging
+
+    from core.engine.checkpoint import HParams
+    from core.engine.features import Bert
+    from core.engine.gpt import GPTConfig, Text2Semantic
+    from core.engine.sovits import SoVITS, SoVITSConfig
+
+    hf_logging.set_verbosity_error()
+    torch.manual_seed(seed)
+    gcfg = GPTConfig.from_checkpoint_config(OFFICIAL_GPT)
+    hp = copy.deepcopy(OFFICIAL_SOVITS)
+    if quick:
+        gcfg.n_layer, gcfg.hidden_dim, gcfg.embedding_dim, gcfg.n_head, gcfg.linear_units = 4, 256, 256, 8, 1024
+        hp["model"].update(upsample_initial_channel=128, hidden_channels=96, filter_channels=256,
+                           inter_channels=96)
+    gpt = Text2Semantic(gcfg).eval()
+    gpt.ar_predict_layer.register_forward_hook(_no_eos)  # the workload is exactly its tokens
+    sovits = SoVITS(SoVITSConfig.from_hparams(HParams(**hp)), with_posterior=False).eval()
+    if quick:
+        hcfg = HubertConfig(hidden_size=768, num_hidden_layers=2, num_attention_heads=4,
+                            intermediate_size=256, conv_dim=(64,) * 7, num_conv_pos_embeddings=16)
+        bcfg = BertConfig(vocab_size=21128, hidden_size=1024, num_hidden_layers=3, num_attention_heads=4,
+                          intermediate_size=256, max_position_embeddings=512)
+    else:
+        hcfg = HubertConfig()  # hubert-base: 12 x 768, the CNN feature encoder of 512 channels
+        bcfg = BertConfig(vocab_size=21128, hidden_size=1024, num_hidden_layers=24,
+                          num_attention_heads=16, intermediate_size=4096, max_position_embeddings=512)
+    hubert = HubertModel(hcfg).eval()
+    tok = _tokenizer(workdir, STANDARD_TEXT + PROMPT_TEXT + "".join(LONG_TEXTS))
+    bert = Bert(tok, BertForMaskedLM(bcfg).eval())
+    return gpt, sovits, hubert, bert
+
+
+def _reference_wav(path: Path, seconds: float, seed: int = 0) -> Path:
+    """Speech-like audio: a gliding harmonic voice with syllable envelopes, plus a little noise."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    f0 = 140 + 30 * np.sin(2 * np.pi * 0.7 * t) + 10 * np.sin(2 * np.pi * 3.1 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    voice = sum(np.sin(k * phase) / k for k in range(1, 12))
+    env = np.clip(np.sin(2 * np.pi * 4.0 * t), 0, None) ** 0.5
+    x = 0.2 * voice * env + 0.01 * rng.standard_normal(t.size)
+    sf.write(path, (x / np.abs(x).max() * 0.5).astype(np.float32), SR, subtype="PCM_16")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Training figures
+
+
+def _train_figures(device: torch.device, quick: bool, steps: int) -> dict:
+    from core.engine.checkpoint import HParams
+    from core.engine.gpt import GPTConfig, Text2Semantic
+    from core.engine.sovits import SoVITS, SoVITSConfig
+
+    amp_modes: list[torch.dtype | None] = [None]
+    if device.type == "cuda":
+        amp_modes.append(torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    out: dict[str, Any] = {}
+
+    def measure(build, make_batch, loss_fn, amp):
+        torch.manual_seed(0)
+        model = build().to(device).train()
+        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+        scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
+        batch = make_batch()
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        else:
+            gc.collect()
+            _reset_peak_rss()  # peak = the process while training this model (CPU)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            ctx = torch.autocast(device.type, dtype=amp) if amp is not None else torch.autocast(device.type, enabled=False)
+            with ctx:
+                loss = loss_fn(model, batch)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            else:
+                loss.backward()
+                opt.step()
+
+        step()  # warm-up
+        times = [_timed(step, device)[0] for _ in range(steps)]
+        peak = (torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else _peak_rss_mb())
+        del model, opt
+        return {"steps_per_s": round(1 / _median(times), 3), "peak_mb": round(peak, 1)}
+
+    # SoVITS generator step.
+    hp = copy.deepcopy(OFFICIAL_SOVITS)
+    if quick:
+        hp["model"].update(upsample_initial_channel=128, hidden_channels=96, filter_channels=256,
+                           inter_channels=96)
+    scfg = SoVITSConfig.from_hparams(HParams(**hp))
+    B, T = (2, 64) if quick else ((8, 250) if device.type == "cuda" else (2, 200))
+
+    def sov_batch():
+        g = torch.Generator().manual_seed(0)
+        return dict(ssl=torch.randn(B, 768, T, generator=g).to(device),
+                    spec=torch.rand(B, scfg.spec_channels, T, generator=g).to(device),
+                    spec_lengths=torch.full((B,), T, device=device),
+                    phones=torch.randint(0, 732, (B, 60), generator=g).to(device),
+                    phone_lengths=torch.full((B,), 60, device=device))
+
+    def sov_loss(model, b):
+        o = model(**b)
+        kl = (o.logs_q.exp().pow(2) + (o.z_p - o.m_p).pow(2)).mean() - o.logs_p.mean()
+        return o.wav.float().abs().mean() + kl.float() + o.commit_loss.float().mean()
+
+    sov = {"batch": B, "frames": T}
+    for amp in amp_modes:
+        key = "fp32" if amp is None else "amp"
+        sov[key] = measure(lambda: SoVITS(scfg, with_posterior=True), sov_batch, sov_loss, amp)
+        sov.setdefault("amp", None)
+        if amp is not None:
+            sov["amp"]["dtype"] = str(amp).replace("torch.", "")
+    out["sovits"] = sov
+
+    # GPT step.
+    gcfg = GPTConfig.from_checkpoint_config(OFFICIAL_GPT)
+    if quick:
+        gcfg.n_layer, gcfg.hidden_dim, gcfg.embedding_dim, gcfg.n_head, gcfg.linear_units = 4, 256, 256, 8, 1024
+    GB, TX, TY = (2, 30, 50) if quick else ((8, 60, 250) if device.type == "cuda" else (4, 60, 250))
+
+    def gpt_batch():
+        g = torch.Generator().manual_seed(0)
+        return (torch.randint(0, 732, (GB, TX), generator=g).to(device), torch.full((GB,), TX, device=device),
+                torch.randn(GB, 1024, TX, generator=g).to(device),
+                torch.randint(0, 1024, (GB, TY), generator=g).to(device), torch.full((GB,), TY, device=device))
+
+    def gpt_loss(model, b):
+        return model.forward_train(*b)[1].float() / GB
+
+    gp = {"batch": GB, "text_tokens": TX, "audio_tokens": TY}
+    for amp in amp_modes:
+        key = "fp32" if amp is None else "amp"
+        gp[key] = measure(lambda: Text2Semantic(gcfg), gpt_batch, gpt_loss, amp)
+        gp.setdefault("amp", None)
+        if amp is not None:
+            gp["amp"]["dtype"] = str(amp).replace("torch.", "")
+    out["gpt"] = gp
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The benchmark
+
+
+@torch.inference_mode()
+def _gpt_stage(synth, x, bert, prompt, new_tokens: int, device) -> tuple[float, float]:
+    """(prefill s, whole GPT stage s) for one text, top-k 15 sampling, fixed seed."""
+    gpt = synth.gpt
+
+    def prefill():
+        cache = gpt.new_cache(1, x.shape[1] + prompt.shape[1] + new_tokens)
+        return gpt.prefill(x, bert, prompt, cache)
+
+    t_pre, _ = _timed(prefill, device)
+    t_all, _ = _timed(lambda: gpt.generate(x, bert, prompt, top_k=15, max_new_tokens=new_tokens,
+                                           eos_disabled=True, seed=1), device)
+    return t_pre, t_all
+
+
+def run_bench(device: str = "cpu", quick: bool = False, runs: int | None = None, train: bool = True,
+              fast=None, seed: int = 0, log: Callable[[str], None] | None = None) -> dict:
+    """Run the whole benchmark; returns the JSON-able result (see the module docstring)."""
+    from core.engine.fastpaths import FastPaths, cpu_has_native_bf16, greedy_agreement, quantize_gpt
+    from core.engine.features import bert_features
+    from core.engine.pipeline import SynthesisOptions, Synthesizer, pick_device
+    from core.text.frontend import phonemize
+
+    t_start = time.perf_counter()
+    say = (lambda s: log(f"{time.perf_counter() - t_start:6.1f} s  {s}")) if log else (lambda s: None)
+    setup = pick_device(device)
+    dev = setup.device
+    runs = runs or (1 if quick else 3)
+    new_tokens = 12 if quick else NEW_TOKENS
+    long_tokens = 6 if quick else 50
+    long_texts = LONG_TEXTS[:4] if quick else LONG_TEXTS
+    res: dict[str, Any] = {
+        "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "threads": torch.get_num_threads(),
+                    "torch": torch.__version__, "device": str(dev),
+                    "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
+                    "native_bf16": cpu_has_native_bf16(), "load_before": _load()},
+        "config": {"quick": quick, "runs": runs, "models": "reduced" if quick else "full", "seed": seed},
+    }
+    with tempfile.TemporaryDirectory(prefix="voicebank-bench-") as tmp:
+        work = Path(tmp)
+        say("building models")
+        gpt, sovits, hubert, bert = build_models(work, quick, seed)
+        fast = fast if fast is not None else FastPaths.for_device(dev)
+
+        gates: dict[str, Any] = {"int8_agreement": None, "int8_free_running_prefix": None,
+                                 "bf16_snr_db": None}
+        if fast.int8_gpt and dev.type == "cpu":
+            say("int8 gate")
+            ph = phonemize(PROMPT_TEXT + STANDARD_TEXT)
+            gx = torch.tensor([ph.ids])
+            gb = bert_features(bert, ph)[None]
+            gp = torch.randint(0, 1024, (1, 150), generator=torch.Generator().manual_seed(seed))
+            agree = greedy_agreement(gpt, quantize_gpt(gpt), gx, gb, gp, steps=50)
+            gates["int8_agreement"] = round(agree["agreement"], 3)
+            gates["int8_free_running_prefix"] = agree["free_running_prefix"]
+
+        say("loading the pipeline")
+        synth = Synthesizer.from_models(gpt, sovits, hubert, bert, device=str(dev), fast=fast)
+        res["fast_paths"] = synth.fast_report.as_dict()
+        res["load_s"] = round(synth.load_s, 3)
+        gates["bf16_snr_db"] = synth.fast_report.bf16_snr_db
+        res["gates"] = gates
+
+        ref = _reference_wav(work / "ref.wav", REF_SECONDS, seed)
+        t_ref, info = _timed(lambda: synth.set_reference(ref, PROMPT_TEXT), dev)
+        res["reference_s"] = round(t_ref, 3)
+        text_ph = phonemize(STANDARD_TEXT)
+        res["config"].update(text_phones=len(text_ph.ids), prompt_phones=len(synth.reference.phone_ids),
+                             prompt_tokens=info["prompt_tokens"], new_tokens=new_tokens)
+
+        opts = SynthesisOptions(seed=1, pause_s=0.0, max_new_tokens=new_tokens, max_sentence_chars=100)
+        gc.collect()
+        res["build_peak_rss_mb"] = _peak_rss_mb()
+        res["peak_rss_reset"] = _reset_peak_rss()  # from here: models resident + synthesis
+        say("first synthesis")
+        t_first, audio = _timed(lambda: synth.synthesize(STANDARD_TEXT, opts), dev)
+        audio_s = len(audio) / SR
+        e2e, stages = [], []
+        for _ in range(runs):
+            t, audio = _timed(lambda: synth.synthesize(STANDARD_TEXT, opts), dev)
+            e2e.append(t)
+            stages.append(dict(synth.timings))
+        e2e_s = _median(e2e)
+        mid = stages[e2e.index(sorted(e2e)[len(e2e) // 2])]
+        res.update(audio_s=round(audio_s, 3), e2e_s=round(e2e_s, 3), e2e_rtf=round(e2e_s / audio_s, 4),
+                   first_synthesis_s=round(t_first, 3), first_to_warm=round(t_first / e2e_s, 2),
+                   stage_s={k: round(v, 3) for k, v in mid.items() if k != "tokens"})
+
+        say("stream")
+        def first_audio():
+            it = synth.stream(STANDARD_TEXT, opts)
+            next(it)
+            it.close()
+        res["stream_first_audio_s"] = round(_median([_timed(first_audio, dev)[0] for _ in range(runs)]), 3)
+
+        say("stages")
+        r = synth.reference
+        x = torch.tensor([r.phone_ids + list(text_ph.ids)], device=dev)
+        b = torch.cat([r.bert, bert_features(synth.bert, text_ph).to(dev)], 1)[None]
+        prompt = r.prompt_tokens[None]
+        pre, gall = zip(*[_gpt_stage(synth, x, b, prompt, new_tokens, dev) for _ in range(runs)])
+        res["gpt_prefill_ms"] = round(_median(list(pre)) * 1e3, 1)
+        res["gpt_s"] = round(_median(list(gall)), 3)
+        res["gpt_tokens_per_s"] = round(new_tokens / max(_median(list(gall)) - _median(list(pre)), 1e-9), 1)
+        codes = torch.randint(0, 1024, (1, 1, new_tokens), generator=torch.Generator().manual_seed(seed)).to(dev)
+        phones = torch.tensor([list(text_ph.ids)], device=dev)
+        sov = [_timed(lambda: synth.sovits.decode(codes, phones, [r.spec], noise_scale=0.5,
+                                                  generator=torch.Generator(device=dev).manual_seed(1)), dev)[0]
+               for _ in range(runs)]
+        res["sovits_s"] = round(_median(sov), 3)
+        res["sovits_rtf"] = round(_median(sov) / (new_tokens / 25), 4)
+
+        say("long text")
+        long_text = "".join(long_texts)
+        lopts = SynthesisOptions(seed=1, pause_s=0.0, max_new_tokens=long_tokens, batch_size=8,
+                                 max_sentence_chars=20)
+
+        def long_run():
+            t0 = time.perf_counter()
+            first, n = None, 0
+            for part in synth.stream(long_text, lopts):
+                if first is None:
+                    _sync(dev)
+                    first = time.perf_counter() - t0
+                n += part.audio.size
+            _sync(dev)
+            return time.perf_counter() - t0, first, n / SR
+
+        n_long = 1 if quick else max(1, runs - 1)
+        own = synth.fast.overlap
+        modes = {}
+        for overlap in (own, not own):  # the configured mode first, then the other one
+            synth.fast.overlap = overlap
+            modes[overlap] = sorted(long_run() for _ in range(n_long))[n_long // 2]
+        synth.fast.overlap = own
+        total, first, laudio = modes[own]
+        res["long"] = {"sentences": len(long_texts), "tokens_per_sentence": long_tokens, "batch_size": 8,
+                       "audio_s": round(laudio, 3), "total_s": round(total, 3),
+                       "rtf": round(total / laudio, 4), "first_audio_s": round(first, 3),
+                       "overlap": own, "sequential_total_s": round(modes[False][0], 3),
+                       "overlapped_total_s": round(modes[True][0], 3)}
+        res["peak_rss_mb"] = _peak_rss_mb()
+        res["peak_gpu_mb"] = (round(torch.cuda.max_memory_allocated(dev) / 2**20, 1)
+                              if dev.type == "cuda" else None)
+        del synth, gpt, sovits, hubert, bert
+
+    if train:
+        say("training")
+        res["train"] = _train_figures(dev, quick, steps=1 if quick else 3)
+    else:
+        res["train"] = None
+    res["machine"]["load_after"] = _load()
+    return res
+
+
+def format_result(r: dict) -> str:
+    c, f = r["config"], r["fast_paths"]
+    on = [k for k in ("int8_gpt", "fold_weight_norm", "bf16_decoder", "overlap") if f.get(k)]
+    lines = [
+        f"voicebank bench on {r['machine']['device']} ({r['machine']['cpu']}, {r['machine']['cores']} cores, "
+        f"torch {r['machine']['torch']}; load {r['machine']['load_before']} -> {r['machine']['load_after']})",
+        f"models: {c['models']}; fast paths: {', '.join(on) or 'none'}; threads {f['threads']}; "
+        f"warm-up at load {f['warmup_s']} s",
+        f"workload: {c['text_phones']} phones, {c['prompt_tokens']} prompt tokens, {c['new_tokens']} new tokens "
+        f"({r['audio_s']} s of speech), medians of {c['runs']}",
+        f"  GPT       prefill {r['gpt_prefill_ms']} ms, {r['gpt_tokens_per_s']} tokens/s, stage {r['gpt_s']} s",
+        f"  SoVITS    {r['sovits_s']} s, RTF {r['sovits_rtf']}",
+        f"  end to end {r['e2e_s']} s, RTF {r['e2e_rtf']} (stages {r['stage_s']})",
+        f"  first synthesis {r['first_synthesis_s']} s = {r['first_to_warm']}x warm; stream first audio "
+        f"{r['stream_first_audio_s']} s; reference (once per voice) {r['reference_s']} s",
+        f"  peak RSS {r['peak_rss_mb']} MB" + (f", GPU {r['peak_gpu_mb']} MB" if r['peak_gpu_mb'] else ""),
+        f"  gates: int8 agreement {r['gates']['int8_agreement']}, bf16 SNR {r['gates']['bf16_snr_db']} dB",
+    ]
+    lg = r["long"]
+    lines.append(f"long text: {lg['sentences']} sentences x {lg['tokens_per_sentence']} tokens, batch "
+                 f"{lg['batch_size']}: {lg['total_s']} s for {lg['audio_s']} s (RTF {lg['rtf']}), first "
+                 f"audio {lg['first_audio_s']} s; sequential {lg['sequential_total_s']} s, overlapped "
+                 f"{lg['overlapped_total_s']} s")
+    if r.get("train"):
+        for name, t in r["train"].items():
+            amp = f"; amp {t['amp']}" if t.get("amp") else ""
+            lines.append(f"train {name}: batch {t['batch']}: fp32 {t['fp32']['steps_per_s']} steps/s, "
+                         f"peak {t['fp32']['peak_mb']} MB{amp}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    from core.engine.bench_cli import add_bench_parser
+
+    parser = argparse.ArgumentParser(prog="voicebank")
+    add_bench_parser(parser.add_subparsers(dest="cmd", required=True))
+    args = parser.parse_args(["bench", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""`voicebank bench` arguments, kept apart from core/engine/bench.py so that building the
+command line (and so starting the GUI) never imports torch."""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def add_bench_parser(subparsers) -> None:
+    p = subparsers.add_parser("bench", help="measure synthesis and fine-tuning speed (random full-size models)")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (keys: see core/engine/bench.py)")
+    p.add_argument("--quick", action="store_true", help="reduced-size models and tiny workloads (CI)")
+    p.add_argument("--runs", type=int, default=None, help="measured runs per figure (default 3, quick 1)")
+    p.add_argument("--no-train", action="store_true", help="skip the fine-tuning figures")
+    p.add_argument("--plain", action="store_true", help="the fp32 reference path (every fast path off)")
+    for name in ("int8-gpt", "fold-weight-norm", "bf16-decoder", "overlap", "warmup"):
+        p.add_argument(f"--no-{name}", action="store_true", help=f"turn the {name} fast path off")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    p.set_defaults(func=cmd_bench)
+
+
+def cmd_bench(args) -> int:
+    from core.engine.bench import format_result, run_bench
+    from core.engine.fastpaths import FastPaths
+    from core.engine.pipeline import SynthesisError, pick_device
+
+    try:
+        dev = pick_device(args.device).device
+    except SynthesisError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    fast = FastPaths.plain() if args.plain else FastPaths.for_device(dev)
+    for name in ("int8_gpt", "fold_weight_norm", "bf16_decoder", "overlap", "warmup"):
+        if getattr(args, f"no_{name}", False):
+            setattr(fast, name, False)
+    if args.threads:
+        fast.threads = args.threads
+    log = lambda s: print(f"... {s}", file=sys.stderr, flush=True)  # noqa: E731 (stdout: the result)
+    res = run_bench(str(dev), quick=args.quick, runs=args.runs, train=not args.no_train, fast=fast, log=log)
+    print(json.dumps(res, indent=2, ensure_ascii=False) if args.json else format_result(res))
+    return 0

@@ -1,0 +1,371 @@
+"""CPU fast paths for synthesis, each one switchable and each one checked against the plain path.
+
+The plain path (fp32, the reference numerics) stays the definition of "correct"; a fast path
+is only used where it is known to give the same output within its gate:
+
+| lever | what it does | gate (checked where) |
+| --- | --- | --- |
+| `fold_weight_norm` | bakes SoVITS's weight_g/weight_v into plain weights at load | == plain within 1e-5 (tests) |
+| `int8_gpt` | the GPT's 24 x 4 transformer linears as per-channel int8 weights, dynamically quantised activations (fbgemm/oneDNN kernels) | >= 95 % same greedy tokens over 50 steps (tests, `voicebank bench`) |
+| `bf16_decoder` | the HiFi-GAN generator under bf16 autocast | only on CPUs with native bf16 (AVX512-BF16 / AMX) and only if its output is >= 30 dB SNR against fp32 on the loaded model (checked at load, every time) |
+| `threads` | torch intra-op threads for synthesis (None: leave torch's default, all cores) | - |
+| `overlap` | in `stream()`/`synthesize()`, the GPT of batch n+1 runs in a worker thread while batch n is vocoded (default only with >= 4 cores) | same audio as sequential (tests) |
+| `warmup` | one short synthesis pass at load (oneDNN primitives, allocator) | first synthesis <= 2x a warm one (bench) |
+
+The GPT head (`ar_predict_layer`) and `bert_proj` stay fp32: the head decides the token, is 2 %
+of the weights, and `Text2Semantic` reads its dtype/device. The int8 model is an inference-only
+copy (or an in-place conversion of the pipeline's own model); training code never sees it.
+
+`FastPaths.for_device(...)` is what the pipeline uses: every lever on for the CPU (overlap from
+4 cores), only the exact ones on
+CUDA (the GPU path has its own levers; see `core.engine.bench`). `FastPaths.plain()` is the
+reference path.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import platform
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from core.engine.gpt import SelfAttention, Text2Semantic
+
+__all__ = [
+    "FastPaths", "FastPathReport", "Int8Linear", "Int8SelfAttention", "Bf16Decoder",
+    "quantize_gpt", "int8_available", "cpu_has_native_bf16", "snr_db", "decoder_snr",
+    "greedy_agreement", "use_bf16_decoder", "fold_sovits", "apply_fast_paths",
+]
+
+SNR_GATE_DB = 30.0
+AGREEMENT_GATE = 0.95
+
+
+@dataclass
+class FastPaths:
+    int8_gpt: bool = True
+    fold_weight_norm: bool = True
+    bf16_decoder: bool = True
+    threads: int | None = None
+    overlap: bool = True
+    warmup: bool = True
+
+    @classmethod
+    def plain(cls) -> "FastPaths":
+        """The reference path: fp32 everywhere, sequential, nothing changed at load."""
+        return cls(int8_gpt=False, fold_weight_norm=False, bf16_decoder=False, threads=None,
+                   overlap=False, warmup=False)
+
+    @classmethod
+    def for_device(cls, device: torch.device | str) -> "FastPaths":
+        """The default for a device: every CPU lever on; on CUDA only the exact ones."""
+        if torch.device(device).type == "cpu":
+            # Overlap runs two 2-thread pools at once; on 2 cores that oversubscribes them, and
+            # OpenMP's busy-waiting then collapses (measured: 10x slower GPT under contention).
+            return cls(overlap=(os.cpu_count() or 1) >= 4)
+        return cls(int8_gpt=False, fold_weight_norm=True, bf16_decoder=False, threads=None,
+                   overlap=False, warmup=True)
+
+
+@dataclass
+class FastPathReport:
+    """What was actually switched on at load (a lever can be asked for and still refused)."""
+    int8_gpt: bool = False
+    fold_weight_norm: bool = False
+    bf16_decoder: bool = False
+    bf16_snr_db: float | None = None
+    threads: int = 0
+    overlap: bool = False
+    warmup_s: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------------------------
+# int8 GPT
+
+
+def int8_available() -> bool:
+    """Dynamic int8 linear kernels (fbgemm/x86 on Intel/AMD, qnnpack on ARM) are in this torch."""
+    try:
+        engines = torch.backends.quantized.supported_engines
+        return any(e in engines for e in ("x86", "fbgemm", "onednn", "qnnpack")) and hasattr(
+            torch.ops.quantized, "linear_dynamic")
+    except Exception:  # pragma: no cover - exotic builds
+        return False
+
+
+class Int8Linear(nn.Module):
+    """y = x W^T + b with W stored as per-output-channel symmetric int8.
+
+    The activations are quantised per call by the fbgemm/oneDNN dynamic kernels (int32
+    accumulation, fp32 result), called through their ops directly (the eager `quantize_dynamic`
+    front end is deprecated). Those kernels pick ONE activation range per call, so a row's result
+    would depend on the other rows of the batch (a sentence's tokens on its batch mates). So each
+    row is first scaled to max |x| = 1 and a constant probe row holding +1 and -1 is appended:
+    the range is then always [-1, 1], every row is quantised on its own (per-token scales,
+    better than per-tensor), and batching gives exactly the tokens of one-at-a-time decoding.
+    """
+
+    def __init__(self, weight: Tensor, bias: Tensor | None, nonneg: bool = False) -> None:
+        """`nonneg`: the input is never negative (after a ReLU): the probe then holds only +1
+        and the quantisation range is [0, 1], a bit finer than [-1, 1]."""
+        super().__init__()
+        w = weight.detach().float().contiguous()
+        self.in_features, self.out_features = w.shape[1], w.shape[0]
+        scale = (w.abs().amax(dim=1) / 127.0).clamp_min(1e-12).double()
+        zero = torch.zeros(w.shape[0], dtype=torch.long)
+        with warnings.catch_warnings():  # "quantized tensors are deprecated": no public successor on CPU yet
+            warnings.simplefilter("ignore")
+            qw = torch.quantize_per_channel(w, scale, zero, 0, torch.qint8)
+            self._packed = torch.ops.quantized.linear_prepack(qw, None)
+        self.register_buffer("bias", None if bias is None else bias.detach().float().clone(),
+                             persistent=False)
+        probe = torch.zeros(1, self.in_features)
+        probe[0, 0], probe[0, -1] = 1.0, (0.0 if nonneg else -1.0)
+        self.register_buffer("probe", probe, persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        shape = x.shape
+        x2 = x.reshape(-1, shape[-1]).float()
+        s = torch.linalg.vector_norm(x2, math.inf, dim=1, keepdim=True).clamp_min_(1e-30)
+        y = torch.ops.quantized.linear_dynamic(torch.cat([x2 / s, self.probe]), self._packed, False)
+        y = y[:-1].mul_(s) if self.bias is None else torch.addcmul(self.bias, y[:-1], s)
+        return y.reshape(*shape[:-1], self.out_features)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, int8"
+
+    def __deepcopy__(self, memo):  # packed params are not deep-copyable; they are immutable
+        new = self.__class__.__new__(self.__class__)
+        new.__dict__ = {k: (v if k == "_packed" else copy.deepcopy(v, memo))
+                        for k, v in self.__dict__.items()}
+        return new
+
+
+class Int8SelfAttention(nn.Module):
+    """`gpt.SelfAttention` with int8 in/out projections; attention itself stays fp32 SDPA."""
+
+    def __init__(self, attn: SelfAttention) -> None:
+        super().__init__()
+        self.n_head = attn.n_head
+        self.dropout = attn.dropout
+        self.in_proj = Int8Linear(attn.in_proj_weight, attn.in_proj_bias)
+        self.out_proj = Int8Linear(attn.out_proj.weight, attn.out_proj.bias)
+
+    def forward(self, x: Tensor, mask: Tensor | None, cache: tuple[Tensor, Tensor] | None = None,
+                start: int = 0) -> Tensor:
+        # Same data flow as SelfAttention.forward (inference only: no dropout).
+        B, T, D = x.shape
+        q, k, v = self.in_proj(x).view(B, T, 3, self.n_head, D // self.n_head).permute(2, 0, 3, 1, 4)
+        if cache is not None:
+            k_all, v_all = cache
+            k_all[:, :, start:start + T] = k
+            v_all[:, :, start:start + T] = v
+            k, v = k_all[:, :, :start + T], v_all[:, :, :start + T]
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self.out_proj(y.transpose(1, 2).reshape(B, T, D))
+
+
+def quantize_gpt(model: Text2Semantic, inplace: bool = False) -> Text2Semantic:
+    """An inference-only Text2Semantic whose transformer linears are Int8Linear.
+
+    `inplace=False` leaves `model` untouched (a copy is made: +300 MB while it exists).
+    """
+    if not int8_available():
+        raise RuntimeError("this PyTorch build has no int8 linear kernels")
+    q = model if inplace else copy.deepcopy(model)
+    q.eval()
+    for layer in q.h.layers:
+        layer.self_attn = Int8SelfAttention(layer.self_attn)
+        layer.linear1 = Int8Linear(layer.linear1.weight, layer.linear1.bias)
+        layer.linear2 = Int8Linear(layer.linear2.weight, layer.linear2.bias, nonneg=True)  # after ReLU
+    q.int8 = True  # marker for reports
+    return q
+
+
+@torch.inference_mode()
+def greedy_agreement(reference: Text2Semantic, candidate: Text2Semantic, x: Tensor, bert: Tensor,
+                     prompt: Tensor | None, steps: int = 50, repetition_penalty: float = 1.35
+                     ) -> dict[str, float]:
+    """How often `candidate` picks the same greedy token as `reference` over `steps` steps.
+
+    Teacher-forced: both models are fed the reference's greedy tokens, so one early difference
+    does not make every later step differ; per step, the tokens compared are the argmaxes of
+    the penalised logits (what `generate(top_k=1)` picks, EOS excluded). Also reports how many
+    leading tokens a free-running greedy decode of the candidate shares with the reference's.
+    x [1, T] phone ids, bert [1, 1024, T], prompt [1, P] or None.
+    """
+    from core.engine.gpt_sampling import penalise
+
+    eos = reference.cfg.eos
+    P = 0 if prompt is None else prompt.shape[1]
+    ref_tokens = reference.generate(x, bert, prompt, top_k=1, max_new_tokens=steps,
+                                    repetition_penalty=repetition_penalty, eos_disabled=True)[0]
+    cand_tokens = candidate.generate(x, bert, prompt, top_k=1, max_new_tokens=steps,
+                                     repetition_penalty=repetition_penalty, eos_disabled=True)[0]
+    picks = []
+    for model in (reference, candidate):
+        cache = model.new_cache(1, x.shape[1] + P + steps + 1)
+        h = model.prefill(x, bert, prompt, cache)
+        history = prompt.clone() if prompt is not None else torch.zeros(1, 0, dtype=torch.long)
+        out = []
+        for i in range(steps):
+            logits = model.ar_predict_layer(h).float()
+            logits[:, eos] = -math.inf
+            out.append(int(penalise(logits, history, repetition_penalty).argmax(-1)))
+            tok = ref_tokens[i:i + 1]
+            history = torch.cat([history, tok[None]], 1)
+            h = model.step(tok, cache)
+        picks.append(torch.tensor(out))
+    same = (picks[0] == picks[1]).float().mean().item()
+    n = min(len(ref_tokens), len(cand_tokens))
+    differs = (ref_tokens[:n] != cand_tokens[:n]).nonzero()
+    prefix = int(differs[0]) if differs.numel() else n
+    return {"agreement": same, "free_running_prefix": prefix, "steps": steps}
+
+
+# --------------------------------------------------------------------------------------------
+# SoVITS decoder
+
+
+def cpu_has_native_bf16() -> bool:
+    """True where bf16 matmul/conv run in hardware (AVX512-BF16 or AMX on x86; BF16 on ARM).
+
+    Elsewhere bf16 is emulated and slower than fp32, so the decoder stays fp32.
+    """
+    flags = ""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="ignore")
+        for line in text.splitlines():
+            if line.startswith(("flags", "Features")):
+                flags = line
+                break
+    except OSError:
+        pass
+    words = set(flags.split())
+    if {"avx512_bf16", "amx_bf16"} & words:
+        return True
+    if "bf16" in words and platform.machine().lower() in ("aarch64", "arm64"):
+        return True
+    return False
+
+
+def snr_db(test: Tensor, ref: Tensor) -> float:
+    """10 log10(|ref|^2 / |test - ref|^2); inf when identical."""
+    ref = ref.detach().double().flatten()
+    err = (test.detach().double().flatten() - ref).pow(2).sum().item()
+    sig = ref.pow(2).sum().item()
+    if err == 0:
+        return math.inf
+    return 10 * math.log10(max(sig, 1e-30) / err)
+
+
+class Bf16Decoder(nn.Module):
+    """Runs a (SoVITS) Generator under CPU bf16 autocast; fp32 weights, fp32 output."""
+
+    def __init__(self, dec: nn.Module) -> None:
+        super().__init__()
+        self.inner = dec
+
+    def forward(self, x: Tensor, g: Tensor | None = None) -> Tensor:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            y = self.inner(x, g=g)
+        return y.float()
+
+
+@torch.inference_mode()
+def decoder_snr(sovits: nn.Module, frames: int = 100, seed: int = 0) -> float:
+    """SNR (dB) of the bf16 decoder against fp32 on a seeded random latent, in the model's own
+    style space (a style vector from a random spectrogram)."""
+    dec = sovits.dec.inner if isinstance(sovits.dec, Bf16Decoder) else sovits.dec
+    g = torch.Generator().manual_seed(seed)
+    p = next(dec.parameters())
+    z = torch.randn(1, sovits.cfg.inter_channels, frames, generator=g).to(p.device)
+    spec = torch.rand(1, sovits.cfg.spec_channels, frames, generator=g).to(p.device)
+    ge = sovits.ref_style(spec)
+    ref = dec(z, g=ge)
+    return snr_db(Bf16Decoder(dec)(z, g=ge), ref)
+
+
+def use_bf16_decoder(sovits: nn.Module, gate_db: float = SNR_GATE_DB) -> tuple[bool, float]:
+    """Switch the decoder to bf16 if its SNR against fp32 reaches the gate; (used, snr)."""
+    snr = decoder_snr(sovits)
+    if snr >= gate_db and not isinstance(sovits.dec, Bf16Decoder):
+        sovits.dec = Bf16Decoder(sovits.dec)
+    return isinstance(sovits.dec, Bf16Decoder), snr
+
+
+def fold_sovits(sovits: nn.Module) -> nn.Module:
+    from core.engine.sovits_modules import fold_weight_norm
+
+    return fold_weight_norm(sovits)
+
+
+# --------------------------------------------------------------------------------------------
+# Applying them to a Synthesizer
+
+
+def apply_fast_paths(synth: Any, fast: FastPaths) -> FastPathReport:
+    """Convert a freshly loaded Synthesizer's models in place as `fast` asks; returns what was done.
+
+    Called by `Synthesizer.__init__`; the warm-up is separate (`warmup`), it needs the models
+    converted first.
+    """
+    rep = FastPathReport()
+    dev = synth.device
+    if fast.threads:
+        torch.set_num_threads(int(fast.threads))
+    rep.threads = torch.get_num_threads()
+    if fast.fold_weight_norm:
+        fold_sovits(synth.sovits)
+        rep.fold_weight_norm = True
+    if fast.int8_gpt and dev.type == "cpu":
+        if int8_available():
+            synth.gpt = quantize_gpt(synth.gpt, inplace=True)
+            rep.int8_gpt = True
+        else:
+            rep.notes.append("int8 GPT unavailable (no int8 kernels in this PyTorch); fp32 used")
+    if fast.bf16_decoder and dev.type == "cpu":
+        if cpu_has_native_bf16():
+            rep.bf16_decoder, snr = use_bf16_decoder(synth.sovits)
+            rep.bf16_snr_db = round(snr, 1)
+            if not rep.bf16_decoder:
+                rep.notes.append(f"bf16 decoder refused: {snr:.1f} dB SNR < {SNR_GATE_DB:.0f} dB")
+        else:
+            rep.notes.append("bf16 decoder off: this CPU has no native bf16")
+    rep.overlap = bool(fast.overlap)
+    return rep
+
+
+@torch.inference_mode()
+def warmup(synth: Any, phones: int = 40, prompt_tokens: int = 100, new_tokens: int = 24) -> float:
+    """One short GPT + SoVITS pass on dummy inputs (no reference needed); returns seconds.
+
+    Touches every kernel a real synthesis uses (prefill, decode steps, every decoder conv) so
+    the first real synthesis does not pay for oneDNN primitive creation and first allocations.
+    """
+    t = time.perf_counter()
+    dev = synth.device
+    gpt, sovits = synth.gpt, synth.sovits
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, gpt.cfg.phoneme_vocab_size, (1, phones), generator=g).to(dev)
+    bert = torch.zeros(1, gpt.cfg.bert_dim, phones, device=dev)
+    prompt = torch.randint(0, gpt.cfg.eos, (1, prompt_tokens), generator=g).to(dev)
+    with synth.setup.autocast():
+        tokens = gpt.generate(x, bert, prompt, top_k=15, max_new_tokens=new_tokens,
+                              eos_disabled=True, generator=torch.Generator(device=dev).manual_seed(0))[0]
+    spec = torch.rand(1, sovits.cfg.spec_channels, 200, generator=g).to(dev)
+    sovits.decode(tokens.reshape(1, 1, -1), x, [spec], noise_scale=0.5,
+                  generator=torch.Generator(device=dev).manual_seed(0))
+    return time.perf_counter() - t

@@ -1,0 +1,69 @@
+"""`voicebank bench --quick --json` runs and reports every documented key."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.engine import bench
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _get(d: dict, dotted: str):
+    for part in dotted.split("."):
+        assert isinstance(d, dict) and part in d, f"missing key {dotted}"
+        d = d[part]
+    return d
+
+
+def test_every_json_key_is_documented():
+    doc = bench.__doc__
+    for key in bench.JSON_KEYS:
+        head, _, leaf = key.rpartition(".")
+        assert leaf in doc and (not head or head in doc), key
+
+
+@pytest.fixture(scope="module")
+def quick_result() -> dict:
+    # The real command line, in a fresh process (thread settings, imports, JSON on stdout).
+    out = subprocess.run([sys.executable, "-m", "core.engine.bench", "--quick", "--json"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout)
+
+
+def test_quick_json_has_every_key(quick_result):
+    for key in bench.JSON_KEYS:
+        _get(quick_result, key)
+    assert quick_result["config"]["quick"] is True and quick_result["config"]["models"] == "reduced"
+
+
+def test_quick_figures_are_sane(quick_result):
+    r = quick_result
+    assert r["config"]["prompt_tokens"] == 150  # the standard workload's reference
+    assert r["config"]["text_phones"] >= 55
+    assert r["audio_s"] == pytest.approx(r["config"]["new_tokens"] / 25, abs=0.05)
+    for key in ("e2e_s", "gpt_s", "sovits_s", "gpt_tokens_per_s", "first_synthesis_s", "peak_rss_mb"):
+        assert r[key] > 0, key
+    assert r["long"]["sentences"] >= 2 and r["long"]["audio_s"] > 0
+    for stage in ("sovits", "gpt"):
+        assert r["train"][stage]["fp32"]["steps_per_s"] > 0
+        assert r["train"][stage]["amp"] is None  # CPU: no mixed-precision figure
+    if r["fast_paths"]["int8_gpt"]:
+        assert r["gates"]["int8_agreement"] >= 0.95
+
+
+def test_cli_parser_options():
+    import argparse
+
+    from core.engine import bench_cli
+
+    parser = argparse.ArgumentParser()
+    bench_cli.add_bench_parser(parser.add_subparsers(dest="cmd"))
+    args = parser.parse_args(["bench", "--quick", "--json", "--no-int8-gpt", "--threads", "1"])
+    assert args.func is bench_cli.cmd_bench and args.quick and args.json and args.no_int8_gpt
+    assert args.threads == 1 and args.device == "cpu"

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from core.bank.files import read_json, write_json_atomic
 from core.bank.store import Speaker, Take
+from core.timefmt import format_eta
 
 STAGES = {"features": (1, "Preparing your recordings"),
           "sovits": (2, "Learning the sound of your voice"),
@@ -119,17 +120,6 @@ def models_text(states: list[Any]) -> tuple[bool, str]:
             lines.append(f"✗ {model}: missing {what}")
     ready = bool(states) and all(st.installed for st in states)
     return ready, "\n".join(lines) if lines else "No base model files are listed."
-
-
-def format_eta(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds or seconds < 0:
-        return ""
-    if seconds < 60:
-        return "less than a minute left"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"about {minutes} min left"
-    return f"about {minutes // 60} h {minutes % 60:02d} min left"
 
 
 def progress_text(event: dict[str, Any]) -> str:

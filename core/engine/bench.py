@@ -59,7 +59,6 @@ here yet (no GPU to test it on).
 """
 from __future__ import annotations
 
-import copy
 import gc
 import json
 import os
@@ -75,23 +74,11 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-__all__ = ["run_bench", "build_models", "OFFICIAL_GPT",
+from core.engine.official import official_gpt_config, official_sovits_config
+
+__all__ = ["run_bench", "build_models",
            "STANDARD_TEXT", "PROMPT_TEXT"]
 
-OFFICIAL_GPT = {"vocab_size": 1025, "phoneme_vocab_size": 732, "embedding_dim": 512,
-                "hidden_dim": 512, "head": 16, "linear_units": 2048, "n_layer": 24, "dropout": 0,
-                "EOS": 1024}
-OFFICIAL_SOVITS = dict(
-    train={"segment_size": 20480},
-    data={"sampling_rate": 32000, "filter_length": 2048, "hop_length": 640, "win_length": 2048,
-          "n_mel_channels": 128, "mel_fmin": 0.0, "mel_fmax": None},
-    model={"inter_channels": 192, "hidden_channels": 192, "filter_channels": 768, "n_heads": 2,
-           "n_layers": 6, "kernel_size": 3, "p_dropout": 0.1, "resblock": "1",
-           "resblock_kernel_sizes": [3, 7, 11], "resblock_dilation_sizes": [[1, 3, 5]] * 3,
-           "upsample_rates": [10, 8, 2, 2, 2], "upsample_initial_channel": 512,
-           "upsample_kernel_sizes": [16, 16, 8, 2, 2], "gin_channels": 512,
-           "semantic_frame_rate": "25hz"},
-)
 STANDARD_TEXT = "今天天气很好，我们一起去公园散步，然后回家吃一顿丰盛的晚饭吧。"  # 59 phones
 PROMPT_TEXT = "参考音频里说的话。"
 LONG_TEXTS = [
@@ -219,8 +206,8 @@ def build_models(workdir: Path, quick: bool = False, seed: int = 0):
 
     hf_logging.set_verbosity_error()
     torch.manual_seed(seed)
-    gcfg = GPTConfig.from_checkpoint_config(OFFICIAL_GPT)
-    hp = copy.deepcopy(OFFICIAL_SOVITS)
+    gcfg = GPTConfig.from_checkpoint_config(official_gpt_config())
+    hp = official_sovits_config()
     if quick:
         gcfg.n_layer, gcfg.hidden_dim, gcfg.embedding_dim, gcfg.n_head, gcfg.linear_units = 4, 256, 256, 8, 1024
         hp["model"].update(upsample_initial_channel=128, hidden_channels=96, filter_channels=256,
@@ -304,7 +291,7 @@ def _train_figures(device: torch.device, quick: bool, steps: int) -> dict:
         return {"steps_per_s": round(1 / _median(times), 3), "peak_mb": round(peak, 1)}
 
     # SoVITS generator step.
-    hp = copy.deepcopy(OFFICIAL_SOVITS)
+    hp = official_sovits_config()
     if quick:
         hp["model"].update(upsample_initial_channel=128, hidden_channels=96, filter_channels=256,
                            inter_channels=96)
@@ -334,7 +321,7 @@ def _train_figures(device: torch.device, quick: bool, steps: int) -> dict:
     out["sovits"] = sov
 
     # GPT step.
-    gcfg = GPTConfig.from_checkpoint_config(OFFICIAL_GPT)
+    gcfg = GPTConfig.from_checkpoint_config(official_gpt_config())
     if quick:
         gcfg.n_layer, gcfg.hidden_dim, gcfg.embedding_dim, gcfg.n_head, gcfg.linear_units = 4, 256, 256, 8, 1024
     GB, TX, TY = (2, 30, 50) if quick else ((8, 60, 250) if device.type == "cuda" else (4, 60, 250))

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from core.timefmt import format_eta
+
 __all__ = ["add_build_parser", "cmd_build", "ProgressLine", "format_eta"]
 
 STAGE_NAMES = {"features": "preparing recordings", "sovits": "training the sound (SoVITS)",
@@ -54,17 +56,6 @@ def add_build_parser(subparsers) -> argparse.ArgumentParser:
 
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def format_eta(seconds: float | None) -> str:
-    if seconds is None or seconds != seconds or seconds < 0:
-        return ""
-    if seconds < 60:
-        return "less than a minute left"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"about {minutes} min left"
-    return f"about {minutes // 60} h {minutes % 60:02d} min left"
 
 
 class ProgressLine:

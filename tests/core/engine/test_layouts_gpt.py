@@ -8,18 +8,11 @@ import pytest
 import torch
 
 from core.engine.gpt import GPTConfig, Text2Semantic, checkpoint_weights
+from core.engine.official import OFFICIAL_GPT_CONFIG
 
 REF = Path(__file__).resolve().parents[3].parent / "shared/reference/gpt-sovits-v2"
 
-# configs/s1longer-v2.yaml of the original, as a `.ckpt` file holds it (README, notes §3.4).
-OFFICIAL_V2 = {
-    "train": {"seed": 1234, "epochs": 20, "batch_size": 8, "precision": "16-mixed"},
-    "data": {"max_eval_sample": 8, "max_sec": 54, "num_workers": 4, "pad_val": 1024},
-    "model": {"vocab_size": 1025, "phoneme_vocab_size": 732, "embedding_dim": 512,
-              "hidden_dim": 512, "head": 16, "linear_units": 2048, "n_layer": 24, "dropout": 0,
-              "EOS": 1024, "random_bert": 0},
-    "inference": {"top_k": 15},
-}
+OFFICIAL_V2 = OFFICIAL_GPT_CONFIG
 
 
 @pytest.fixture(scope="module")

@@ -9,23 +9,13 @@ import pytest
 from core.engine.checkpoint import HParams
 from core.engine.sovits import SoVITS, SoVITSConfig
 from core.engine.sovits_discriminator import MultiPeriodDiscriminator
+from core.engine.official import official_sovits_config
 
 REF = Path(__file__).resolve().parents[3].parent / "shared/reference/gpt-sovits-v2"
 pytestmark = pytest.mark.skipif(
     not (REF / "s2G_v2_layout.json").exists(), reason=f"reference data not found at {REF}")
 
-# README "Official full-size configuration" (configs/s2.json of the original), as a file holds it.
-OFFICIAL_V2 = HParams(
-    train={"segment_size": 20480},
-    data={"sampling_rate": 32000, "filter_length": 2048, "hop_length": 640, "win_length": 2048,
-          "n_mel_channels": 128, "mel_fmin": 0.0, "mel_fmax": None},
-    model={"inter_channels": 192, "hidden_channels": 192, "filter_channels": 768, "n_heads": 2,
-           "n_layers": 6, "kernel_size": 3, "p_dropout": 0.1, "resblock": "1",
-           "resblock_kernel_sizes": [3, 7, 11], "resblock_dilation_sizes": [[1, 3, 5]] * 3,
-           "upsample_rates": [10, 8, 2, 2, 2], "upsample_initial_channel": 512,
-           "upsample_kernel_sizes": [16, 16, 8, 2, 2], "n_layers_q": 3, "use_spectral_norm": False,
-           "gin_channels": 512, "semantic_frame_rate": "25hz", "freeze_quantizer": True},
-)
+OFFICIAL_V2 = HParams(**official_sovits_config())
 
 
 def _layout(module) -> dict[str, list[int]]:

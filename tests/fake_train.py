@@ -9,68 +9,15 @@ from __future__ import annotations
 import json
 import sys
 import types
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import soundfile as sf
 
-
-@dataclass
-class BuildConfig:
-    speaker_id: str
-    bank_root: Path | None = None
-    device: str = "auto"
-    precision: str = "auto"
-    sovits_epochs: int | None = None
-    gpt_epochs: int | None = None
-    max_steps: int | None = None
-    batch_size: int | None = None
-    include_red: bool = False
-    checkpoint_every: int = 50
-    seed: int = 0
-    base_gpt: Path | None = None
-    base_sovits_g: Path | None = None
-    base_sovits_d: Path | None = None
-    hubert: Path | None = None
-    bert: Path | None = None
-
-
-@dataclass
-class BuildProgress:
-    stage: str
-    step: int
-    total: int
-    epoch: int | None = None
-    loss: float | None = None
-    eta_s: float | None = None
-    message: str = ""
-
-
-@dataclass
-class VoiceCard:
-    id: str
-    name: str
-    kind: str
-    base_model: str
-    data_minutes: float
-    takes: int
-    sovits_steps: int
-    gpt_steps: int
-    created: str
-    reference_take: str | None
-    reference_text: str
-    device: str
-    precision: str
-
-
-class BuildError(Exception):
-    pass
-
-
-class BuildCancelled(BuildError):
-    pass
+# The real API types (core.train.build imports no torch at module level), so the fake
+# cannot drift from what the job and the CLI are given in production.
+from core.train.build import BuildCancelled, BuildConfig, BuildError, BuildProgress, VoiceCard
 
 
 def make(blockers: list[str] | None = None, fail_at: int | None = None, total: int = 6,

@@ -3,6 +3,10 @@
     dataset.py       bank takes -> cached training features (audio, SSL, phones, BERT, codes)
     sovits_train.py  SoVITS (VITS GAN) fine-tuning from the base G and D
     gpt_train.py     GPT (text-to-semantic) fine-tuning from the base GPT
+    stage.py         the loop both stages share: resume, steps, cancel, OOM retry, progress, checkpoints
+    finetune.py      SoVITS then GPT, from features to trained weights (one process or each rank)
+    distributed.py   several GPUs: DDP helpers for a rank, and the torchrun launch from the build
+    rank_main.py     one training process under torchrun (`-m core.train.rank_main JOB_DIR`)
     device.py        device, precision, batch size, out-of-memory handling
     checkpoints.py   atomic, resumable training checkpoints
     build.py         the public API: check_ready, build_voice, make_zero_shot_voice, list_voices

@@ -11,6 +11,10 @@ checkpoint per training stage; calling build_voice again with the same folder go
 last checkpoint (stage and step). A voice folder appears only when complete: it is written as
 `.<id>.part` and renamed.
 
+Training runs in this process on one device, or, with several GPUs (cfg.gpus; by default all
+of them when there are more than one), in one torchrun rank per GPU under DistributedDataParallel
+(core.train.distributed); rank 0 writes the checkpoints, and the voice is exported from them here.
+
 Voice folder: gpt.ckpt and sovits.pth in the official formats, reference.wav (32 kHz) and
 reference.txt, voice.json (the VoiceCard). Zero-shot voices hold no model files: their card's
 gpt_path/sovits_path are empty, meaning the base models of the model store.
@@ -68,6 +72,7 @@ class BuildConfig:
     grad_checkpointing: bool = False       # less GPU memory, about 30 % slower
     min_minutes: float = MIN_MINUTES       # less usable audio than this is a blocker
     name: str | None = None                # the voice's display name; None -> dated default
+    gpus: int | None = None                # training processes (DDP); None -> all GPUs if >1, else 1
 
 
 @dataclass
@@ -220,7 +225,9 @@ def check_ready(cfg: BuildConfig) -> list[str]:
     if n and pick_reference(_usable(speaker, cfg.include_red)) is None:
         blockers.append("No take is between 3 and 10 seconds long; the voice needs one as its "
                         "reference. Record a prompt of one or two sentences.")
-    return blockers
+    from core.trust.consent import consent_blockers   # a consent recording comes first
+
+    return blockers + consent_blockers(speaker)
 
 
 def _usable(speaker, include_red: bool) -> list:
@@ -268,12 +275,10 @@ def build_voice(cfg: BuildConfig, job_dir: Path,
     """Fine-tune a voice for cfg.speaker_id; returns its folder. Resumable with the same job_dir."""
     from core.engine.checkpoint import CheckpointError
     from core.engine.features import ModelMissingError, load_bert, load_hubert
-    from core.engine.gpt import load_gpt
     from core.engine.sovits import load_sovits
 
-    from . import dataset, device as devices
-    from .gpt_train import GPTTrainConfig, train_gpt
-    from .sovits_train import SoVITSTrainConfig, load_discriminator, train_sovits
+    from . import dataset, device as devices, distributed
+    from .finetune import TrainSpec, finetune, trained_from_checkpoints
 
     job_dir = Path(job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
@@ -286,12 +291,30 @@ def build_voice(cfg: BuildConfig, job_dir: Path,
     if blockers:
         raise BuildError("\n".join(blockers))
     dev = devices.choose(cfg.device, cfg.precision)
+    import torch
+
+    n_procs = distributed.process_count(cfg.gpus, cfg.device,
+                                        torch.cuda.device_count() if torch.cuda.is_available() else 0,
+                                        distributed.can_launch())
+    if n_procs > 1 and dev.is_cuda:  # one precision that every card can use
+        cards = [devices.card(i) for i in range(n_procs)]
+        dev.precision = devices.precision_for(cards, cfg.precision)
+        dev.name = f"{n_procs} GPUs ({', '.join(sorted({c.name for c in cards}))})"
+    elif n_procs > 1:
+        dev.name += f", {n_procs} processes"
     paths = _paths(cfg)
     speaker = _bank(cfg).speaker(cfg.speaker_id)
     if not job.get("voice_id"):
         job = {"voice_id": f"v{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}",
                "speaker": cfg.speaker_id, "started": _now()}
         _write_json(job_dir / "job.json", job)
+    from core.trust.consent import ConsentError, require_consent   # the consenting person's voice?
+
+    try:
+        job["speaker_check"] = require_consent(speaker, include_red=cfg.include_red).to_dict()
+    except ConsentError as exc:
+        raise BuildError(str(exc)) from None
+    _write_json(job_dir / "job.json", job)
 
     # ---- features
     try:
@@ -336,33 +359,25 @@ def build_voice(cfg: BuildConfig, job_dir: Path,
                                  " ".join(f"{k} {v:.3g}" for k, v in losses.items())))
         return cb
 
-    # ---- SoVITS
-    scfg = SoVITSTrainConfig(
-        epochs=sov_epochs, max_steps=cfg.max_steps,
-        batch_size=cfg.batch_size or devices.auto_batch_size(dev, "sovits"),
-        checkpoint_every=cfg.checkpoint_every, grad_checkpointing=cfg.grad_checkpointing, seed=cfg.seed)
-    try:
-        d = load_discriminator(paths["d"])
-    except CheckpointError as exc:
-        raise BuildError(f"The base SoVITS discriminator cannot be used: {exc} {GET_MODELS}") from None
-    g, sovits_steps, sovits_epoch = train_sovits(
-        base_g, d, dataset.sovits_items(items), scfg, dev, job_dir / "sovits.state.pt",
-        stage_progress("sovits"), cancel)
-    sovits_weights = {k: v.detach().cpu() for k, v in g.state_dict().items() if "enc_q" not in k}
-    del g, d, base_g
-    devices.release_memory(dev)
-
-    # ---- GPT
-    try:
-        gpt = load_gpt(paths["gpt"], dev.device)
-    except CheckpointError as exc:
-        raise BuildError(f"The base GPT model cannot be used: {exc} {GET_MODELS}") from None
-    gcfg = GPTTrainConfig(
-        epochs=gpt_epochs, max_steps=cfg.max_steps,
-        batch_size=cfg.batch_size or devices.auto_batch_size(dev, "gpt"),
-        checkpoint_every=cfg.checkpoint_every, grad_checkpointing=cfg.grad_checkpointing, seed=cfg.seed)
-    gpt, gpt_steps, gpt_epoch = train_gpt(gpt, dataset.gpt_items(items), gcfg, dev,
-                                          job_dir / "gpt.state.pt", stage_progress("gpt"), cancel)
+    # ---- SoVITS, then GPT (core.train.finetune), in this process or in n_procs ranks
+    spec = TrainSpec(
+        base_gpt=str(paths["gpt"]), base_sovits_g=str(paths["g"]), base_sovits_d=str(paths["d"]),
+        sovits_epochs=sov_epochs, gpt_epochs=gpt_epochs, max_steps=cfg.max_steps,
+        batch_size=cfg.batch_size, checkpoint_every=cfg.checkpoint_every,
+        grad_checkpointing=cfg.grad_checkpointing, seed=cfg.seed)
+    if n_procs == 1:
+        trained = finetune(spec, items, dev, job_dir, stage_progress, cancel, base_g=base_g)
+    else:
+        del base_g  # the ranks load their own copies
+        devices.release_memory(dev)
+        kept = {it.take_id for it in items}
+        files = [str(dataset.cache_path(dataset.cache_dir_of(speaker), t, key))
+                 for t in takes if t.id in kept]
+        _train_in_ranks(spec, files, dev, n_procs, job_dir, report, cancel)
+        trained = trained_from_checkpoints(spec, job_dir)
+    sovits_weights, gpt = trained.sovits_weights, trained.gpt
+    sovits_steps, sovits_epoch = trained.sovits_steps, trained.sovits_epoch
+    gpt_steps, gpt_epoch = trained.gpt_steps, trained.gpt_epoch
     if cancel is not None and cancel():
         raise BuildCancelled("The build was cancelled before the voice was saved; build again to "
                              "finish it (training is done).")
@@ -376,6 +391,33 @@ def build_voice(cfg: BuildConfig, job_dir: Path,
     _write_json(job_dir / "job.json", job)
     report(BuildProgress("export", 1, 1, message=f"Voice saved in {folder}"))
     return folder
+
+
+def _train_in_ranks(spec, item_files: list[str], dev, n: int, job_dir: Path,
+                    report: Callable[[BuildProgress], None], cancel) -> None:
+    """Train under torchrun with n ranks (see core.train.distributed). A rank out of GPU memory
+    restarts the run from the last checkpoint with half the batch for that stage."""
+    from dataclasses import asdict as as_dict
+
+    from . import distributed
+
+    def relay(event: dict) -> None:
+        if "stage" in event:
+            losses = event.get("losses") or {}
+            report(BuildProgress(event["stage"], int(event["step"]), int(event["total"]),
+                                 event.get("epoch"), event.get("loss"), event.get("eta_s"),
+                                 " ".join(f"{k} {v:.3g}" for k, v in losses.items())))
+
+    while True:
+        launch = {"spec": as_dict(spec), "items": item_files, "device": dev.device.type,
+                  "precision": dev.precision}
+        outcome = distributed.launch(n, job_dir, launch, relay, cancel)
+        if outcome.kind != "oom":
+            return
+        spec.batch_caps[outcome.stage] = outcome.batch_size
+        report(BuildProgress(outcome.stage, 0, 0, message=(
+            f"Out of GPU memory; starting again from the last checkpoint with batch size "
+            f"{outcome.batch_size}")))
 
 
 def _export(cfg, speaker, job, paths, gpt, sovits_weights, sovits_epoch, sovits_steps,
@@ -434,6 +476,12 @@ def make_zero_shot_voice(speaker, take=None, name: str | None = None) -> Path:
                              "record a prompt of one or two sentences to use as the reference.")
     elif not REF_MIN_S <= (take.duration_s or 0) <= REF_MAX_S:
         raise BuildError(f"The reference take is {take.duration_s:.1f} s long; it must be 3-10 s.")
+    from core.trust.consent import ConsentError, require_consent   # it clones the voice too
+
+    try:
+        speaker_check = require_consent(speaker, [take]).to_dict()
+    except ConsentError as exc:
+        raise BuildError(str(exc)) from None
     voice_id = f"z{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     voices = Path(speaker.folder) / VOICES
     part, final = voices / f".{voice_id}.part", voices / voice_id
@@ -446,7 +494,7 @@ def make_zero_shot_voice(speaker, take=None, name: str | None = None) -> Path:
             data_minutes=round(take.duration_s / 60.0, 3), takes=1, sovits_steps=0, gpt_steps=0,
             created=_now(), reference_take=take.id, reference_text=take.text, device="", precision="",
             gpt_path="", sovits_path="")
-        _write_json(part / "voice.json", asdict(card))
+        _write_json(part / "voice.json", {**asdict(card), "speaker_check": speaker_check})
         part.rename(final)
     except OSError as exc:
         shutil.rmtree(part, ignore_errors=True)

@@ -1,6 +1,6 @@
 """`voicebank build`: fine-tune a personal voice from a speaker's takes, in this process.
 
-    voicebank build --speaker ada [--device cpu|cuda|auto] [--steps N] [--include-red]
+    voicebank build --speaker ada [--device cpu|cuda|auto] [--gpus N] [--steps N] [--include-red]
     voicebank build --speaker ada --zero-shot        # a first version at once, no training
 
 Progress is one line on stderr (stage, step/total, loss, time left). Ctrl+C stops at the next
@@ -36,6 +36,9 @@ def add_build_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--speaker", required=True, help="the speaker id (see `voicebank speakers`)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="where to train (default: a GPU if there is one)")
+    p.add_argument("--gpus", type=int, metavar="N",
+                   help="train on N GPUs at once (torch.distributed); default: all of them when "
+                        "there are several. With --device cpu: N CPU processes (for testing)")
     p.add_argument("--steps", type=int, metavar="N", help="stop after N training steps (a quick, rough voice)")
     p.add_argument("--include-red", action="store_true", help="also train on takes graded red")
     p.add_argument("--zero-shot", action="store_true",
@@ -148,6 +151,9 @@ def cmd_build(args) -> int:
     if args.steps is not None and args.steps < 1:
         _say("voicebank build: --steps must be 1 or more.")
         return 2
+    if getattr(args, "gpus", None) is not None and args.gpus < 1:
+        _say("voicebank build: --gpus must be 1 or more.")
+        return 2
     try:
         import importlib
         tb = importlib.import_module("core.train.build")
@@ -174,6 +180,8 @@ def cmd_build(args) -> int:
             max_steps=args.steps, include_red=args.include_red, batch_size=args.batch_size,
             base_gpt=_path(args.base_gpt), base_sovits_g=_path(args.base_sovits_g),
             base_sovits_d=_path(args.base_sovits_d), hubert=_path(args.hubert), bert=_path(args.bert))
+        if getattr(args, "gpus", None) is not None and hasattr(cfg, "gpus"):
+            cfg.gpus = args.gpus
         if args.min_minutes is not None and hasattr(cfg, "min_minutes"):
             cfg.min_minutes = args.min_minutes
         blockers = tb.check_ready(cfg)

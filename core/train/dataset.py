@@ -137,6 +137,11 @@ def cache_dir_of(speaker) -> Path:
     return Path(speaker.folder) / ".cache" / "train-features"
 
 
+def cache_path(cache_dir: Path, take, models_key: str) -> Path:
+    """The cache file of one take's features (its name changes when the take or models do)."""
+    return Path(cache_dir) / f"{take.id}.{_take_key(take, models_key)}.pt"
+
+
 # ---------------------------------------------------------------------------------- extraction
 
 
@@ -212,8 +217,7 @@ def extract_features(
     for i, take in enumerate(takes):
         if cancel is not None and cancel():
             raise BuildCancelled("The build was cancelled while preparing the recordings.")
-        key = _take_key(take, models_key)
-        path = cache_dir / f"{take.id}.{key}.pt"
+        path = cache_path(cache_dir, take, models_key)
         item = None
         if path.exists():
             try:

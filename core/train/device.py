@@ -49,13 +49,49 @@ class Device:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
+    @property
+    def loss_scaling(self) -> bool:
+        """Only fp16 needs loss scaling (bf16 has fp32's range)."""
+        return self.precision == "fp16"
+
     def scaler(self) -> torch.amp.GradScaler:
-        # Only fp16 needs loss scaling; a disabled scaler is a no-op with the same interface.
-        return torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
+        # A disabled scaler is a no-op with the same interface.
+        return torch.amp.GradScaler(self.device.type, enabled=self.loss_scaling)
+
+
+@dataclass(frozen=True)
+class Card:
+    """What the precision choice needs to know about a GPU."""
+    name: str
+    capability: tuple[int, int]
+
+    @property
+    def bf16(self) -> bool:
+        # Native bf16 from Ampere (8.0) on; torch.cuda.is_bf16_supported() also says yes for
+        # older cards that only emulate it (slowly).
+        return tuple(self.capability) >= (8, 0)
+
+
+def card(index: int) -> Card:
+    return Card(torch.cuda.get_device_name(index), tuple(torch.cuda.get_device_capability(index)))
 
 
 def fp16_unsafe(name: str, capability: tuple[int, int]) -> bool:
     return any(part in name for part in FP16_BAD_NAMES) or tuple(capability) in FP16_BAD_CAPABILITIES
+
+
+def precision_for(cards: list[Card], wanted: str = "auto") -> str:
+    """The precision every card of the build can use: fp32 if one is in the fp16 table, bf16
+    if all have it natively, else fp16. An explicit bf16 that a card lacks is an error."""
+    if wanted == "bf16":
+        lacking = [c.name for c in cards if not c.bf16]
+        if lacking:
+            raise BuildError(f"{lacking[0]} does not support bf16; use precision auto, fp16 or fp32.")
+    if wanted != "auto":
+        return wanted
+    if any(fp16_unsafe(c.name, c.capability) for c in cards):
+        return "fp32"
+    return "bf16" if all(c.bf16 for c in cards) else "fp16"
 
 
 def choose(device: str = "auto", precision: str = "auto") -> Device:
@@ -74,21 +110,14 @@ def choose(device: str = "auto", precision: str = "auto") -> Device:
         # Half precision on the CPU is slow and unsupported by several kernels: always fp32.
         return Device(dev, "fp32", f"CPU ({os.cpu_count()} cores)")
     index = dev.index if dev.index is not None else torch.cuda.current_device()
+    if index >= torch.cuda.device_count():
+        raise BuildError(f"There is no GPU {device} (PyTorch sees {torch.cuda.device_count()}).")
     dev = torch.device("cuda", index)
-    name = torch.cuda.get_device_name(index)
-    capability = torch.cuda.get_device_capability(index)
-    if precision == "auto":
-        if fp16_unsafe(name, capability):
-            precision = "fp32"
-        elif torch.cuda.is_bf16_supported():
-            precision = "bf16"
-        else:
-            precision = "fp16"
-    elif precision == "bf16" and not torch.cuda.is_bf16_supported():
-        raise BuildError(f"{name} does not support bf16; use precision auto, fp16 or fp32.")
+    this = card(index)
+    precision = precision_for([this], precision)
     torch.backends.cuda.matmul.allow_tf32 = True  # as the original: TF32 on (Ampere and later)
     torch.backends.cudnn.allow_tf32 = True
-    return Device(dev, precision, name)
+    return Device(dev, precision, this.name)
 
 
 def free_memory_gib(dev: Device) -> float:

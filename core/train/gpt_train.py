@@ -16,8 +16,8 @@ per-token cross-entropy.
 """
 from __future__ import annotations
 
+import contextlib
 import math
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -26,9 +26,11 @@ import torch
 from torch import Tensor
 
 from . import checkpoints
-from .dataset import Item, length_batches, steps_per_epoch
-from .device import Device, adamw, is_oom, oom_error, release_memory
-from .errors import BuildCancelled, BuildError
+from .dataset import Item
+from .device import Device, adamw
+from .distributed import SOLO, Dist
+from .errors import BuildError
+from .stage import StagePlan, run_stage
 
 
 @dataclass
@@ -72,12 +74,28 @@ def _enable_grad_checkpointing(model) -> None:
         layer.forward = (lambda f: lambda *a, **k: checkpoint(f, *a, use_reentrant=False, **k))(plain)
 
 
+class _ForwardTrain(torch.nn.Module):
+    """`forward` = the GPT's forward_train, so that DistributedDataParallel (which hooks
+    `forward`) sees the training pass."""
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, *args):
+        return self.model.forward_train(*args)
+
+
 class GPTTrainer:
-    def __init__(self, model, cfg: GPTTrainConfig, dev: Device) -> None:
-        self.cfg, self.dev = cfg, dev
+    def __init__(self, model, cfg: GPTTrainConfig, dev: Device, dist: Dist = SOLO) -> None:
+        self.cfg, self.dev, self.dist = cfg, dev, dist
         self.model = model.to(dev.device)
         if cfg.grad_checkpointing:
             _enable_grad_checkpointing(self.model)
+        # Under DDP the gradients are averaged over ranks in the backward pass of the last
+        # micro-batch of a step; single process: the plain model.
+        self.forward = dist.wrap(_ForwardTrain(self.model), find_unused=True) if dist.world > 1 \
+            else self.model.forward_train
         self.opt = adamw(self.model.parameters(), cfg.lr, betas=cfg.betas,
                          weight_decay=cfg.weight_decay)
         self.scaler = dev.scaler()
@@ -89,13 +107,15 @@ class GPTTrainer:
         self.opt.zero_grad(set_to_none=True)
         n_tokens = sum(it.codes.numel() + 1 for b in batches for it in b)
         total_loss, total_acc = 0.0, 0.0
-        for items in batches:
+        for i, items in enumerate(batches):
             b = collate(items, eos, self.dev.device)
-            with self.dev.autocast():
-                _, loss, acc = model.forward_train(b["x"], b["x_lens"], b["bert"], b["y"], b["y_lens"])
-            # The summed loss also counts the padding positions (as the original); normalise by
-            # the real targets (codes + EOS) of the whole accumulated step.
-            self.scaler.scale(loss.float() / n_tokens).backward()
+            last = i == len(batches) - 1
+            with contextlib.nullcontext() if last else self.dist.no_sync(self.forward):
+                with self.dev.autocast():
+                    _, loss, acc = self.forward(b["x"], b["x_lens"], b["bert"], b["y"], b["y_lens"])
+                # The summed loss also counts the padding positions (as the original); normalise
+                # by the real targets (codes + EOS) of the whole accumulated step.
+                self.scaler.scale(loss.float() / n_tokens).backward()
             total_loss += float(loss.detach())
             total_acc += float(acc) * len(items)
         self.scaler.unscale_(self.opt)
@@ -124,65 +144,21 @@ class GPTTrainer:
 def train_gpt(
     model, items: list[Item], cfg: GPTTrainConfig, dev: Device, ckpt_path: Path,
     progress: Callable[..., None] | None = None, cancel: Callable[[], bool] | None = None,
-    log: Callable[[str], None] | None = None,
+    log: Callable[[str], None] | None = None, dist: Dist = SOLO, batch_cap: int | None = None,
 ):
     """Fine-tune the GPT on `items`; resumes from `ckpt_path`. Returns (model, step, epoch)."""
     if not items:
         raise BuildError("No take is usable for GPT training (each needs 3-25 phones per second "
                          "of speech). Check that the takes' texts match what was said.")
-    torch.manual_seed(cfg.seed + 1)
-    trainer = GPTTrainer(model, cfg, dev)
-    lengths = [it.codes.numel() + it.phones.numel() for it in items]
-    # The original caps the batch at a quarter of the data so an epoch has at least ~4 batches.
-    batch_size = max(1, min(cfg.batch_size, len(items) // 4))
-    step = 0
-    state = checkpoints.load_state(ckpt_path)
-    if state is not None and state.get("stage") == "gpt":
-        trainer.load(state)
-        step, batch_size = int(state["step"]), int(state["batch_size"])
-        if state.get("done"):
-            return trainer.model, step, int(state["epoch"])
-        if log:
-            log(f"GPT: resuming at step {step}")
-
-    def plan(bs: int) -> tuple[int, int]:
-        n_batches = steps_per_epoch(len(items), bs)
-        spe = math.ceil(n_batches / cfg.accumulate)
-        total = cfg.epochs * spe
-        return spe, min(total, cfg.max_steps) if cfg.max_steps else total
-
-    spe, total = plan(batch_size)
-    t0, done_here = time.monotonic(), 0
-    epoch = step // spe
-    while step < total:
-        if cancel is not None and cancel():
-            checkpoints.save_state(ckpt_path, trainer.state(step, epoch, batch_size))
-            raise BuildCancelled(f"GPT training was cancelled at step {step} of {total}; "
-                                 "build again to go on from there.")
-        epoch, index = divmod(step, spe)
-        order = length_batches(lengths, batch_size, torch.Generator().manual_seed(cfg.seed * 100003 + epoch))
-        group = order[index * cfg.accumulate:(index + 1) * cfg.accumulate]
-        try:
-            losses = trainer.step([[items[i] for i in b] for b in group])
-        except Exception as exc:
-            if not is_oom(exc):
-                raise
-            release_memory(dev)
-            if batch_size == 1:
-                raise oom_error("GPT", dev) from None
-            batch_size //= 2
-            if log:
-                log(f"GPT: out of GPU memory; retrying with batch size {batch_size}")
-            spe, total = plan(batch_size)
-            step = epoch * spe
-            continue
-        step += 1
-        done_here += 1
-        rate = (time.monotonic() - t0) / done_here
-        if progress is not None:
-            progress(step=step, total=total, epoch=epoch + 1, loss=losses["loss"],
-                     eta_s=rate * (total - step), losses=losses)
-        if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < total:
-            checkpoints.save_state(ckpt_path, trainer.state(step, step // spe, batch_size))
-    checkpoints.save_state(ckpt_path, trainer.state(step, step // spe, batch_size, done=True))
-    return trainer.model, step, step // spe
+    torch.manual_seed(cfg.seed + 1 + 7919 * dist.rank)
+    trainer = GPTTrainer(model, cfg, dev, dist)
+    plan = StagePlan(
+        "gpt", "GPT", [it.codes.numel() + it.phones.numel() for it in items],
+        # The original caps the batch at a quarter of the data so an epoch has at least ~4 batches.
+        batch_size=max(1, min(cfg.batch_size, len(items) // 4)), epochs=cfg.epochs,
+        max_steps=cfg.max_steps, accumulate=cfg.accumulate, checkpoint_every=cfg.checkpoint_every,
+        seed=cfg.seed, batch_cap=batch_cap)
+    step, epoch = run_stage(
+        plan, trainer, lambda group: trainer.step([[items[i] for i in b] for b in group]), dev,
+        ckpt_path, progress, cancel, log, dist=dist)
+    return trainer.model, step, epoch

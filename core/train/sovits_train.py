@@ -13,7 +13,6 @@ Sets of fewer than 100 clips are repeated within an epoch, as the original.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
@@ -23,9 +22,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import checkpoints
-from .dataset import HOP, Item, length_batches, steps_per_epoch
-from .device import Device, adamw, is_oom, oom_error, release_memory
-from .errors import BuildCancelled, BuildError
+from .dataset import HOP, Item
+from .device import Device, adamw
+from .distributed import SOLO, Dist
+from .errors import BuildError
+from .stage import StagePlan, run_stage
 
 PERIODS = (2, 3, 5, 7, 11, 17, 23)  # v2 uses the first 5; a file's count of discriminators decides
 TEXT_MODULES = ("enc_p.text_embedding", "enc_p.encoder_text", "enc_p.mrte")
@@ -149,8 +150,8 @@ def _enable_grad_checkpointing(g) -> None:
 
 
 class SoVITSTrainer:
-    def __init__(self, g, d, cfg: SoVITSTrainConfig, dev: Device) -> None:
-        self.cfg, self.dev = cfg, dev
+    def __init__(self, g, d, cfg: SoVITSTrainConfig, dev: Device, dist: Dist = SOLO) -> None:
+        self.cfg, self.dev, self.dist = cfg, dev, dist
         self.g, self.d = g.to(dev.device), d.to(dev.device)
         self.mcfg = g.cfg
         self.segment = g.cfg.segment_size
@@ -159,6 +160,11 @@ class SoVITSTrainer:
             _codebook_in_fp32(self.g)
         if cfg.grad_checkpointing:
             _enable_grad_checkpointing(self.g)
+        # Under DDP (several ranks) G and D average their gradients over the ranks in backward.
+        # Wrapped after freezing, so the frozen codebook is not part of the reduction. The D
+        # pass of the generator step uses the plain D (no gradient for D there, nothing to sync).
+        self.g_train = dist.wrap(self.g, find_unused=True)
+        self.d_train = dist.wrap(self.d)
         self.opt_g = adamw(param_groups(self.g, cfg), cfg.lr, betas=cfg.betas, eps=cfg.eps)
         self.opt_d = adamw([p for p in self.d.parameters() if p.requires_grad], cfg.lr,
                            betas=cfg.betas, eps=cfg.eps)
@@ -202,14 +208,14 @@ class SoVITSTrainer:
         g.train(), d.train()
         freeze_codebook(g)
         with self.dev.autocast():
-            out = g(batch["ssl"], batch["spec"], batch["spec_lengths"], batch["phones"], batch["phone_lengths"])
+            out = self.g_train(batch["ssl"], batch["spec"], batch["spec_lengths"], batch["phones"], batch["phone_lengths"])
         y = slice_frames(batch["wav"], out.ids_slice * HOP, self.segment * HOP)
         y_hat = out.wav
 
         # Discriminator
         d.requires_grad_(True)
         with self.dev.autocast():
-            real, fake, _, _ = d(y, y_hat.detach())
+            real, fake, _, _ = self.d_train(y, y_hat.detach())
         loss_d = discriminator_loss(real, fake)
         self.opt_d.zero_grad(set_to_none=True)
         self.scaler.scale(loss_d).backward()
@@ -277,70 +283,28 @@ def epoch_items(items: list[Item], min_items: int) -> list[Item]:
 def train_sovits(
     g, d, items: list[Item], cfg: SoVITSTrainConfig, dev: Device, ckpt_path: Path,
     progress: Callable[..., None] | None = None, cancel: Callable[[], bool] | None = None,
-    log: Callable[[str], None] | None = None,
+    log: Callable[[str], None] | None = None, dist: Dist = SOLO, batch_cap: int | None = None,
 ):
     """Fine-tune G (and D) on `items`; resumes from `ckpt_path` if it holds a checkpoint.
 
     Returns (g, step, epoch). Checkpoints every cfg.checkpoint_every steps, on cancel (then
-    raises BuildCancelled) and at the end (marked done).
+    raises BuildCancelled) and at the end (marked done); see stage.run_stage.
     """
     if not items:
         raise BuildError("No take is usable for SoVITS training (each must be 0.6-54 s long).")
-    torch.manual_seed(cfg.seed)
-    trainer = SoVITSTrainer(g, d, cfg, dev)
+    torch.manual_seed(cfg.seed + 7919 * dist.rank)  # ranks cut different random windows
+    trainer = SoVITSTrainer(g, d, cfg, dev, dist)
     data = epoch_items(items, cfg.min_items_per_epoch)
-    lengths = [it.frames for it in data]
-    batch_size = max(1, min(cfg.batch_size, len(data)))
-    step = 0
-    state = checkpoints.load_state(ckpt_path)
-    if state is not None and state.get("stage") == "sovits":
-        trainer.load(state)
-        step, batch_size = int(state["step"]), int(state["batch_size"])
-        if state.get("done"):
-            return trainer.g, step, int(state["epoch"])
-        if log:
-            log(f"SoVITS: resuming at step {step}")
+    plan = StagePlan("sovits", "SoVITS", [it.frames for it in data],
+                     batch_size=max(1, min(cfg.batch_size, len(data))), epochs=cfg.epochs,
+                     max_steps=cfg.max_steps, checkpoint_every=cfg.checkpoint_every, seed=cfg.seed,
+                     batch_cap=batch_cap)
 
-    def plan(bs: int) -> tuple[int, int]:
-        spe = steps_per_epoch(len(data), bs)
-        total = cfg.epochs * spe
-        return spe, min(total, cfg.max_steps) if cfg.max_steps else total
+    def end_epoch() -> None:  # ExponentialLR is stepped per epoch, as the original
+        trainer.sched_g.step()
+        trainer.sched_d.step()
 
-    spe, total = plan(batch_size)
-    t0, done_here = time.monotonic(), 0
-    epoch = step // spe
-    while step < total:
-        if cancel is not None and cancel():
-            checkpoints.save_state(ckpt_path, trainer.state(step, epoch, batch_size))
-            raise BuildCancelled(f"SoVITS training was cancelled at step {step} of {total}; "
-                                 "build again to go on from there.")
-        epoch, index = divmod(step, spe)
-        batches = length_batches(lengths, batch_size, torch.Generator().manual_seed(cfg.seed * 100003 + epoch))
-        batch_items = [data[i] for i in batches[index]]
-        try:
-            losses = trainer.step(trainer.collate(batch_items))
-        except Exception as exc:
-            if not is_oom(exc):
-                raise
-            release_memory(dev)
-            if batch_size == 1:
-                raise oom_error("SoVITS", dev) from None
-            batch_size //= 2
-            if log:
-                log(f"SoVITS: out of GPU memory; retrying with batch size {batch_size}")
-            spe, total = plan(batch_size)
-            step = epoch * spe  # the epoch restarts with the smaller batches
-            continue
-        step += 1
-        done_here += 1
-        if step % spe == 0:
-            trainer.sched_g.step()
-            trainer.sched_d.step()
-        rate = (time.monotonic() - t0) / done_here
-        if progress is not None:
-            progress(step=step, total=total, epoch=epoch + 1, loss=losses["loss"],
-                     eta_s=rate * (total - step), losses=losses)
-        if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < total:
-            checkpoints.save_state(ckpt_path, trainer.state(step, step // spe, batch_size))
-    checkpoints.save_state(ckpt_path, trainer.state(step, step // spe, batch_size, done=True))
-    return trainer.g, step, step // spe
+    step, epoch = run_stage(
+        plan, trainer, lambda group: trainer.step(trainer.collate([data[i] for i in group[0]])),
+        dev, ckpt_path, progress, cancel, log, end_epoch, dist)
+    return trainer.g, step, epoch

@@ -109,6 +109,14 @@ def test_zero_shot(capsys, bank, monkeypatch):
 def test_bad_steps(capsys, bank):
     code, _, err = run(capsys, bank, "--speaker", "ada", "--steps", "0")
     assert code == 2 and "--steps" in err
+    code, _, err = run(capsys, bank, "--speaker", "ada", "--gpus", "0")
+    assert code == 2 and "--gpus" in err
+
+
+def test_gpus_option_reaches_the_build(capsys, bank, monkeypatch):
+    fake = fake_train.install(monkeypatch)
+    code, _, _ = run(capsys, bank, "--speaker", "ada", "--gpus", "2")
+    assert code == 0 and fake.calls[0][1].gpus == 2
 
 
 def test_format_eta_and_progress_line():
@@ -147,6 +155,10 @@ def test_real_training_code_blockers_and_zero_shot_in_a_subprocess(bank, tmp_pat
     from tests.core.worker.test_build_job import add_takes
 
     add_takes(bank.speaker("ada"), count=2)
+    from core.trust.consent import record_consent   # a subprocess: tests/conftest.py's stand-in is not there
+    from tests.testsignals import speech_like
+
+    record_consent(bank.speaker("ada"), speech_like(8.0, 48000, seed=40), 48000)
     env = dict(os.environ, PYTHONPATH=str(ROOT), VOICEBANK_MODELS=str(tmp_path / "models"))
     base = [sys.executable, "-m", "core.train.build_cli", "--bank", str(bank.root), "build", "--speaker", "ada"]
     result = subprocess.run(base, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

@@ -18,6 +18,7 @@ from core.bank.store import BankError
 from desktop import build_support as support
 from desktop.build_widgets import MODELS_HELP, ModelsBox, SampleBox
 from desktop.context import AppContext
+from desktop.trust_widgets import TrustBox
 from desktop.widgets import Banner, heading, note
 
 KEY_HELP = ("F: hear a first version    B: build my voice    Esc: stop the build    "
@@ -111,6 +112,8 @@ class BuildPage(QWidget):
         self.sample.error.connect(lambda text: self.banner.show_message(text, "error"))
         self.play_mine_button, self.play_voice_button = self.sample.play_mine_button, self.sample.play_voice_button
         layout.addWidget(self.sample)
+        self.trust = TrustBox()             # consent check figure, "sounds like you" score
+        layout.addWidget(self.trust)
 
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
@@ -174,6 +177,7 @@ class BuildPage(QWidget):
         if not self.running:
             self.voice = None
             self.sample.clear()
+            self.trust.clear()
         if self.isVisible():
             self.refresh()
 
@@ -188,6 +192,7 @@ class BuildPage(QWidget):
                 self.audio_label.setText(self.summary.text())
                 if self.sample.out is None and not self.running:
                     self.sample.restore(speaker)
+                    self.trust.show_speaker(speaker, self.sample.out)
             except (BankError, OSError, ValueError) as exc:
                 self.banner.show_message(f"The takes could not be read ({exc}).", "error")
         self.audio_label.setAccessibleDescription(self.audio_label.text())
@@ -329,6 +334,7 @@ class BuildPage(QWidget):
         self.progress_bar.setValue(1)
         if kind == "speak":
             self.sample.said(Path(data.get("out") or ""))
+            self.trust.measure(self.worker, self.context.speaker, self.context.bank.root, self.sample)
             self._set_status("Done. Listen to your recording and your new voice, one after the other.")
             self.banner.show_message("Your voice is ready. Compare it with your own recording: "
                                      "press R, then V.", "ok")
@@ -337,6 +343,7 @@ class BuildPage(QWidget):
                 self.play_mine_button.setFocus()
         else:
             self.voice = data
+            self.trust.show_voice(data.get("voice_dir"))
             name = (data.get("card") or {}).get("name")
             what = ("A first version of your voice" if kind == "zero_shot" else "Your voice") + (
                 f" “{name}”" if name else "")

@@ -43,4 +43,7 @@ if [ "$mode" = test ]; then
 else
     .venv/bin/python -m pip install -q -e .
 fi
+# The consent check's speaker encoder: only resemblyzer's bundled weights file is read. Its own
+# dependencies (webrtcvad needs a C compiler, librosa) are not needed, hence --no-deps.
+.venv/bin/python -m pip install -q --no-deps resemblyzer==0.1.4
 echo "voicebank is installed in $(pwd)/.venv"

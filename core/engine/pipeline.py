@@ -43,6 +43,7 @@ from core.engine.gpt import Text2Semantic, gpt_from_checkpoint
 from core.engine.sovits import SoVITS, load_sovits
 from core.engine.spectrogram import linear_spectrogram
 from core.paths import models_dir
+from core.watermark import GENERIC_ID, embed as watermark
 from core.text import TextError
 
 __all__ = [
@@ -238,10 +239,13 @@ def _load_sovits_file(path: Path, device: torch.device) -> SoVITS:
 
 class Synthesizer:
     SAMPLE_RATE = 32000
+    watermark_id: int = GENERIC_ID   # written into every sentence (core.watermark.payload_id)
 
-    def __init__(self, paths: ModelPaths, device: str = "cpu", fast: FastPaths | None = None) -> None:
+    def __init__(self, paths: ModelPaths, device: str = "cpu", fast: FastPaths | None = None,
+                 watermark_id: int = GENERIC_ID) -> None:
         """`fast`: the speed levers (`core.engine.fastpaths`); None = the device's default
         (all CPU levers on), `FastPaths.plain()` = the fp32 reference path."""
+        self.watermark_id = int(watermark_id)
         self.setup = pick_device(device)
         self.device = self.setup.device
         dev = self.device
@@ -261,10 +265,12 @@ class Synthesizer:
 
     @classmethod
     def from_models(cls, gpt: Text2Semantic, sovits: SoVITS, hubert: torch.nn.Module, bert,
-                    device: str = "cpu", fast: FastPaths | None = None) -> "Synthesizer":
+                    device: str = "cpu", fast: FastPaths | None = None,
+                    watermark_id: int = GENERIC_ID) -> "Synthesizer":
         """A synthesizer over models already in memory (benchmarks, tests); they are moved to
         `device` and converted in place as `fast` asks."""
         self = cls.__new__(cls)
+        self.watermark_id = int(watermark_id)
         self.setup = pick_device(device)
         self.device = dev = self.setup.device
         t0 = time.perf_counter()
@@ -400,21 +406,23 @@ class Synthesizer:
         return np.concatenate(parts).astype(np.float32, copy=False)
 
     def stream(self, text: str, options: SynthesisOptions | None = None,
-               cancel: Callable[[], bool] | None = None) -> Iterator[SentenceAudio]:
+               cancel: Callable[[], bool] | None = None, userdict=None) -> Iterator[SentenceAudio]:
         """Yield each sentence's audio as soon as it is ready.
 
         The text is checked before this returns (a SynthesisError comes from this call, not from
         the first next()); the first batch holds one sentence so that playback starts early.
         """
-        return self._run(text, options or SynthesisOptions(), cancel, None)
+        return self._run(text, options or SynthesisOptions(), cancel, None, userdict)
 
-    def _run(self, text: str, options: SynthesisOptions, cancel, progress) -> Iterator[SentenceAudio]:
-        plan = self._plan(text, options)  # eager: bad text fails here, not at the first next()
+    def _run(self, text: str, options: SynthesisOptions, cancel, progress,
+             userdict=None) -> Iterator[SentenceAudio]:
+        # userdict: core.text.userdict.UserDict (or word -> pronunciation dict) overriding the G2P
+        plan = self._plan(text, options, userdict)  # eager: bad text fails here, not at the first next()
         return self._generate(plan, options, cancel, progress)
 
     # ---- steps -------------------------------------------------------------------------------
 
-    def _plan(self, text: str, options: SynthesisOptions) -> list[tuple[str, object]]:
+    def _plan(self, text: str, options: SynthesisOptions, userdict=None) -> list[tuple[str, object]]:
         """Check everything that can be checked up front; returns [(sentence, Phonemized)]."""
         self._check_options(options)
         if self.reference is None:
@@ -435,7 +443,7 @@ class Synthesizer:
         plan, failed, notes = [], [], []
         for sentence in sentences:
             try:
-                ph = phonemize(sentence)
+                ph = phonemize(sentence, userdict=userdict)
             except TextError as exc:
                 failed.append((sentence, str(exc)))
                 continue
@@ -512,6 +520,7 @@ class Synthesizer:
         pool = ThreadPoolExecutor(1, "voicebank-gpt") if self.fast.overlap and len(batches) > 1 else None
         ahead = None
         done = 0
+        at_s = 0.0   # where the sentence starts in the whole output: the watermark runs on across sentences
         try:
             for k, batch in enumerate(batches):
                 self._check_cancel(cancel)
@@ -526,7 +535,10 @@ class Synthesizer:
                     done += 1
                     if progress is not None:
                         progress(done, total, sentence)
-                    yield SentenceAudio(i, total, sentence, np.concatenate([audio, pause]))
+                    audio = watermark(np.concatenate([audio, pause]), self.SAMPLE_RATE,
+                                      self.watermark_id, at_s)   # every synthesized audio is marked
+                    at_s += len(audio) / self.SAMPLE_RATE
+                    yield SentenceAudio(i, total, sentence, audio)
         finally:
             if pool is not None:  # cancelled or closed early: let a running GPT batch finish
                 pool.shutdown(wait=True, cancel_futures=True)

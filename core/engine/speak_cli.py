@@ -95,6 +95,8 @@ def _speak(args) -> int:
         gpt=Path(args.gpt), sovits=Path(args.sovits),
         hubert=Path(args.hubert) if args.hubert else None,
         bert=Path(args.bert) if args.bert else None), device=args.device)
+    from core.watermark import payload_id_for_files
+    synth.watermark_id = payload_id_for_files(args.ref, args.gpt, args.sovits)   # voice id in the watermark
     info = synth.set_reference(args.ref, args.ref_text)
     for note in info["notes"]:
         _say(f"note: {note}")

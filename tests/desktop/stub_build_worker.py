@@ -10,21 +10,13 @@ A `speak` job writes a short WAV to params.out. Every command received is append
 import json
 import os
 import sys
-import threading
 import time
 import wave
 from pathlib import Path
 
+from stub_worker_loop import cancels, emit, serve
+
 SCENARIO = os.environ.get("STUB_SCENARIO", "ok")
-LOG = os.environ.get("STUB_LOG")
-lock = threading.Lock()
-cancels: dict[str, threading.Event] = {}
-
-
-def emit(job, type_, **fields):
-    with lock:
-        sys.stdout.write(json.dumps({"v": 1, "job": job, "type": type_, **fields}) + "\n")
-        sys.stdout.flush()
 
 
 def progress(job, stage, step, total, message="", **extra):
@@ -62,6 +54,10 @@ def run(job, kind, params):
         progress(job, "speak", 1, 1, params.get("text", ""))
         emit(job, "result", data={"out": params["out"], "seconds": 0.5, "sentences": 1})
         return
+    if kind == "likeness":      # the sample vs the speaker's recordings (core.trust.likeness)
+        emit(job, "result", data={"similarity": 0.83, "percent": 83, "words": "like you",
+                                  "sample": params["sample"], "mine": params.get("mine"), "takes": 4})
+        return
     if SCENARIO == "fail":
         progress(job, "features", 1, 4, "reading takes")
         emit(job, "error", code="build_failed",
@@ -94,33 +90,5 @@ def run(job, kind, params):
     emit(job, "result", data=make_voice(params, "trained" if kind == "build" else "zero_shot"))
 
 
-def main():
-    emit(None, "ready", pid=os.getpid(), python="stub", torch=None, protocol=1,
-         kinds=["build", "speak", "zero_shot"])
-    jobs: list[threading.Thread] = []
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        cmd = json.loads(line)
-        if LOG:
-            with open(LOG, "a", encoding="utf-8") as f:
-                f.write(json.dumps(cmd) + "\n")
-        if cmd["cmd"] == "shutdown":
-            for event in cancels.values():
-                event.set()
-            break
-        if cmd["cmd"] == "cancel" and cmd["job"] in cancels:
-            cancels[cmd["job"]].set()
-        elif cmd["cmd"] == "run":
-            cancels[cmd["job"]] = threading.Event()
-            for t in jobs:
-                t.join()            # one job at a time, in order
-            t = threading.Thread(target=run, args=(cmd["job"], cmd["kind"], cmd["params"]), daemon=True)
-            jobs.append(t)
-            t.start()
-    for t in jobs:
-        t.join(2)
-
-
 if __name__ == "__main__":
-    main()
+    serve(["build", "speak", "zero_shot"], run)

@@ -105,8 +105,11 @@ def test_build_from_the_keyboard_then_compare_the_sample(build_window, qtbot, pl
     assert "Stage 3 of 4" in log and "Your voice “Ada” is ready" in log
     assert page.log_view.isReadOnly() and page.log_view.accessibleName() == "Build log"
 
+    qtbot.waitUntil(lambda: "83 %" in page.trust.likeness_label.text(), timeout=WAIT_MS)
+    assert "sounds like you: 83 % — like you" in page.trust.likeness_label.text()
     commands = [c for c in sent(tmp_path) if c["cmd"] == "run"]
-    assert [c["kind"] for c in commands] == ["build", "speak"]
+    assert [c["kind"] for c in commands] == ["build", "speak", "likeness"]
+    assert commands[2]["params"]["sample"] == commands[1]["params"]["out"]
     build, speak = commands[0]["params"], commands[1]["params"]
     assert build == {"speaker_id": "ada", "bank_root": str(window.context.bank.root), "device": "auto"}
     voice = window.context.bank.root / "ada" / "voices" / "trained-stub"
@@ -183,7 +186,8 @@ def test_first_version_with_speaking_models_only(build_window, qtbot, played, tm
     window, page = build_window("ok", missing={"s2D2333k.pth"})
     qtbot.keyClick(page, Qt.Key_F)
     qtbot.waitUntil(lambda: page.play_voice_button.isEnabled(), timeout=WAIT_MS)
-    assert [c["kind"] for c in sent(tmp_path) if c["cmd"] == "run"] == ["zero_shot", "speak"]
+    qtbot.waitUntil(lambda: "83 %" in page.trust.likeness_label.text(), timeout=WAIT_MS)
+    assert [c["kind"] for c in sent(tmp_path) if c["cmd"] == "run"] == ["zero_shot", "speak", "likeness"]
     assert "A first version of your voice “Ada” is ready" in page.log_view.toPlainText()
     qtbot.keyClick(page, Qt.Key_V)
     assert played[-1].name == "sample.wav"

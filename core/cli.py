@@ -47,6 +47,29 @@ def cmd_check(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_detect(args) -> int:
+    from core.audio.io import AudioFileError, read_audio
+    from core.watermark import describe, detect
+
+    results, failed = [], 0
+    for name in args.files:
+        try:
+            clip = read_audio(name, max_seconds=3600)
+        except AudioFileError as exc:
+            failed += 1
+            results.append({"file": name, "error": str(exc)})
+            if not args.json:
+                print(f"{name}: cannot check: {exc}")
+            continue
+        found = detect(clip.samples, clip.sample_rate)
+        results.append({"file": name, **found.to_dict()})
+        if not args.json:
+            print(f"{name}: {describe(found)}")
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    return 1 if failed else 0
+
+
 def cmd_denoise(args) -> int:
     from core.audio.denoise import DenoiserUnavailable, denoise
     from core.audio.io import AudioFileError, read_audio, write_wav
@@ -119,10 +142,29 @@ def cmd_restore(args) -> int:
     return 0
 
 
+def app_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("voicebank")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def cmd_selftest(args) -> int:
+    from core.selftest import run_selftest
+    return 1 if run_selftest(record_s=args.record) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicebank", description="Bank your voice and speak in it, offline.")
     parser.add_argument("--bank", help="the bank folder (default: your user data folder, or $VOICEBANK_HOME)")
+    parser.add_argument("--version", action="version", version=f"voicebank {app_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("selftest", help="check that every part of this installation works")
+    p.add_argument("--record", type=float, default=0.0, metavar="SECONDS",
+                   help="also record this long from the default microphone into a throw-away bank")
+    p.set_defaults(func=cmd_selftest)
 
     sub.add_parser("gui", help="start the desktop app").set_defaults(func=cmd_gui)
 
@@ -131,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--text", help="what the recording says (enables the speaking-rate check)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("detect", help="tell whether audio files were made by voicebank (its watermark)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_detect)
 
     p = sub.add_parser("denoise", help="write an RNNoise-cleaned copy of a recording")
     p.add_argument("input", metavar="IN")
@@ -161,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_speak_parser(sub)
     add_build_parser(sub)
     add_bench_parser(sub)
+    from core.voices.cli import add_voice_parsers
+    add_voice_parsers(sub)
+    from core.trust.consent_cli import add_consent_parser
+    add_consent_parser(sub)
 
     p = sub.add_parser("restore", help="restore a speaker from a backup zip")
     p.add_argument("zip", metavar="BACKUP.zip")

@@ -1,4 +1,5 @@
-"""The voicebank desktop window: five pages, each reachable with Ctrl+1..5 or the list on the left."""
+"""The voicebank desktop window: six pages, each reachable with Ctrl+1..6 or the list on the left
+(Speaker, Room check, Record, Review, Build, Speak)."""
 from __future__ import annotations
 
 import argparse
@@ -18,11 +19,12 @@ from desktop.context import AppContext
 from desktop.record_page import RecordPage
 from desktop.review_page import ReviewPage
 from desktop.room_page import RoomPage
+from desktop.speak_page import SpeakPage
 from desktop.speaker_page import SpeakerPage
 from desktop.style import STYLE_SHEET, base_font
 
-PAGE_KEYS = {Qt.Key_1: 0, Qt.Key_2: 1, Qt.Key_3: 2, Qt.Key_4: 3, Qt.Key_5: 4}
-SPEAKER, ROOM, RECORD, REVIEW, BUILD = range(5)
+PAGE_KEYS = {Qt.Key_1: 0, Qt.Key_2: 1, Qt.Key_3: 2, Qt.Key_4: 3, Qt.Key_5: 4, Qt.Key_6: 5}
+SPEAKER, ROOM, RECORD, REVIEW, BUILD, SPEAK = range(6)
 
 
 class MainWindow(QMainWindow):
@@ -38,13 +40,14 @@ class MainWindow(QMainWindow):
         self.record_page = RecordPage(self.context)
         self.review_page = ReviewPage(self.context)
         self.build_page = BuildPage(self.context, worker)     # the worker starts on the first job
+        self.speak_page = SpeakPage(self.context)             # its own worker: speaking never waits for a build
         self.pages: list[QWidget] = [self.speaker_page, self.room_page, self.record_page, self.review_page,
-                                     self.build_page]
+                                     self.build_page, self.speak_page]
 
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
         self.nav.setAccessibleName("Pages")
-        for number, title in enumerate(["Speaker", "Room check", "Record", "Review", "Build"], start=1):
+        for number, title in enumerate(["Speaker", "Room check", "Record", "Review", "Build", "Speak"], start=1):
             self.nav.addItem(f"{title}\nCtrl+{number}")
         self.nav.setFixedWidth(190)
         self.stack = QStackedWidget()
@@ -109,6 +112,7 @@ class MainWindow(QMainWindow):
         QApplication.instance().removeEventFilter(self)
         self.context.shutdown()
         self.build_page.shutdown()              # a running build stops; it resumes next time
+        self.speak_page.shutdown()
         self.record_page.checker.wait()
         super().closeEvent(event)
 

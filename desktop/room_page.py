@@ -1,7 +1,7 @@
 """Page 2: measure the room's background noise before a session (3 s of silence)."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from core.audio.capture import AudioDeviceError, BufferSink, RecorderStatus

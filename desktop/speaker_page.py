@@ -7,8 +7,10 @@ from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineE
 
 from core.audio.capture import NO_MICROPHONE, AudioDeviceError
 from core.bank.store import BankError
+from core.voices.erase import delete_speaker, speaker_files
+from desktop.consent_page import ConsentDialog, consent_row, consent_status
 from desktop.context import AppContext
-from desktop.widgets import Banner, heading, note
+from desktop.widgets import Banner, confirm_delete, heading, note
 
 LANGUAGE_CHOICES = [("Mandarin and English", ["zh", "en"]), ("Mandarin only", ["zh"]),
                     ("English only", ["en"])]
@@ -55,6 +57,8 @@ class SpeakerPage(QWidget):
         row.addWidget(self.language_combo, 1)
         row.addWidget(self.create_button)
         who_layout.addLayout(row)
+        self.consent_button, self.consent_note = consent_row(who_layout, self.open_consent)
+        self.consent_dialog: ConsentDialog | None = None
         outer.addWidget(who)
 
         messages = QGroupBox("Your own messages")
@@ -99,6 +103,14 @@ class SpeakerPage(QWidget):
         mic_layout.addWidget(self.device_note)
         outer.addWidget(mic)
         row = QHBoxLayout()
+        self.delete_button = QPushButton("Delete this speaker…")
+        self.delete_button.setAccessibleName("Delete this speaker")
+        self.delete_button.setAccessibleDescription("Delete every recording, voice and file of the "
+                                                    "chosen speaker, for good, after asking")
+        self.delete_button.clicked.connect(self.delete_speaker)
+        # tests replace the question
+        self.confirm = lambda title, text: confirm_delete(self, title, text, "Keep everything")
+        row.addWidget(self.delete_button)
         self.next_button = QPushButton("Next: room check (Ctrl+2) →")
         self.next_button.setAccessibleName("Next: room check")
         self.next_button.clicked.connect(self.go_next)
@@ -139,6 +151,51 @@ class SpeakerPage(QWidget):
                 self.banner.show_message(str(exc), "error")
         self.context.set_speaker(speaker)
         self.refresh_messages()
+        self.show_consent()
+
+    def show_consent(self) -> None:
+        self.consent_button.setEnabled(self.context.speaker is not None)
+        self.consent_note.setText(consent_status(self.context.speaker))
+        self.consent_note.setAccessibleDescription(self.consent_note.text())
+
+    def open_consent(self) -> None:
+        if self.context.speaker is None:
+            self.banner.show_message("Choose or create a speaker first.", "warning")
+            return
+        self.consent_dialog = ConsentDialog(self.context, self)
+        self.consent_dialog.finished.connect(lambda _result: self.show_consent())
+        self.consent_dialog.open()
+
+    def delete_speaker(self) -> None:
+        """The right to erase: every take, voice, consent record and cache of this speaker."""
+        speaker = self.context.speaker
+        if speaker is None:
+            self.banner.show_message("Choose a speaker first.", "warning")
+            return
+        try:
+            takes = len(speaker.current_takes())
+        except OSError:
+            takes = 0
+        question = (f"Delete {speaker.name} for good?\n\nThis removes their {takes} recorded "
+                    "prompt(s) with every take, "
+                    "their consent recording, every voice built from them and everything said in "
+                    "those voices. It cannot be undone. Make a backup first if you may want them "
+                    "again (voicebank backup).")
+        if not self.confirm("Delete this speaker", question):
+            self.banner.show_message(f"Nothing was deleted; {speaker.name} is kept.", "info")
+            return
+        self.context.set_speaker(None)      # closes the session before its folder goes
+        try:
+            report = delete_speaker(self.context.bank, speaker.id)
+        except OSError as exc:
+            left = [p for p in speaker_files(self.context.bank, speaker.id, scratch=False) if p.exists()]
+            self.banner.show_message(f"Some files of {speaker.name} could not be deleted ({exc}). "
+                                     f"Close other programs using them and try again; {len(left)} "
+                                     "item(s) are left.", "error")
+            self.refresh_speakers()
+            return
+        self.refresh_speakers()
+        self.banner.show_message(f"{speaker.name} was deleted: {report.files} file(s) removed.", "ok")
 
     def create_speaker(self) -> None:
         languages = LANGUAGE_CHOICES[self.language_combo.currentIndex()][1]

@@ -1,9 +1,10 @@
-"""Small shared widgets: the message banner, the input level meter, page headings."""
+"""Small shared widgets: the message banner, the input level meter, page headings, the
+question before deleting something for good."""
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QSizePolicy, QWidget
 
 from desktop.style import BASE_PT
 
@@ -121,3 +122,14 @@ class LevelMeter(QWidget):
         painter.drawText(QRectF(bar.right() + 10, 0, text_w, self.height()),
                          Qt.AlignVCenter | Qt.AlignLeft, self.text_value())
         painter.end()
+
+
+def confirm_delete(parent: QWidget, title: str, text: str, keep_label: str = "Keep it") -> bool:
+    """Ask before deleting for good. Enter and Esc keep: deleting takes a deliberate choice."""
+    box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.NoButton, parent)
+    delete = box.addButton("Delete for good", QMessageBox.DestructiveRole)
+    keep = box.addButton(keep_label, QMessageBox.RejectRole)
+    box.setDefaultButton(keep)
+    box.setEscapeButton(keep)
+    box.exec()
+    return box.clickedButton() is delete

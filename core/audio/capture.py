@@ -4,9 +4,14 @@ The audio callback only copies blocks into a queue and updates the level; a writ
 the queue into a sink (a take on disk, or a buffer for the room-tone check). The GUI polls
 `Recorder.status()` from a timer. Tests pass a `stream_factory` that feeds numpy blocks from a
 thread, so everything but PortAudio itself is exercised without a sound card.
+
+Test hook: with VOICEBANK_FAKE_INPUT=<file.wav> set, the microphone is that file, played in real
+time and looped (one input device named "Test input"). The installer's smoke test uses it to record
+with a built bundle on a machine without a sound card; nothing else sets it.
 """
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -53,8 +58,62 @@ class InputDevice:
         return f"{self.name} ({self.hostapi})" + (" — default" if self.is_default else "")
 
 
+FAKE_INPUT_ENV = "VOICEBANK_FAKE_INPUT"
+
+
+def fake_input_path() -> str | None:
+    """The WAV file the test hook plays as the microphone, or None (the normal case)."""
+    return os.environ.get(FAKE_INPUT_ENV) or None
+
+
+class FileInputStream:
+    """The test hook's input stream: the sounddevice.InputStream arguments the Recorder passes,
+    fed from a WAV file (converted to the stream's rate, looped) by a thread at real-time pace."""
+
+    def __init__(self, path: str, *, samplerate, channels, dtype, blocksize, device, callback,
+                 finished_callback=None):
+        from core.audio.io import AudioFileError, read_audio, resample, to_int16
+        try:
+            clip = read_audio(path)
+        except AudioFileError as exc:
+            raise AudioDeviceError(f"The test input {path} cannot be read ({exc}).") from exc
+        samples = resample(clip.samples, clip.sample_rate, int(samplerate))
+        self.source = to_int16(samples) if len(samples) else np.zeros(int(samplerate), np.int16)
+        self.samplerate, self.blocksize = int(samplerate), int(blocksize)
+        self.callback, self.finished_callback = callback, finished_callback
+        self.active = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.active = True
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        pos, n, start = 0, self.blocksize, time.monotonic()
+        while not self._stop.is_set():
+            block = self.source[np.arange(pos, pos + n) % len(self.source)]
+            self.callback(block.reshape(-1, 1), n, None, None)
+            pos += n
+            self._stop.wait(max(0.0, start + pos / self.samplerate - time.monotonic()))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.active = False
+
+    def close(self) -> None:
+        self.stop()
+
+
 def list_input_devices() -> list[InputDevice]:
     """Every device with at least one input channel. Raises AudioDeviceError without PortAudio."""
+    fake = fake_input_path()
+    if fake:
+        return [InputDevice(0, f"Test input ({os.path.basename(fake)})", "file", 1,
+                            float(BANK_SAMPLE_RATE), True)]
     sd = _sounddevice()
     try:
         devices = sd.query_devices()
@@ -176,6 +235,8 @@ class Recorder:
                       finished_callback=self._finished)
         if self._factory is not None:
             return self._factory(**kwargs)
+        if fake_input_path():
+            return FileInputStream(fake_input_path(), **kwargs)
         sd = _sounddevice()
         return sd.InputStream(**kwargs)
 

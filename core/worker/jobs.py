@@ -167,13 +167,28 @@ def _existing_file(params: dict[str, Any], name: str, what: str, hint: str = MOD
     return path
 
 
+def _speak_userdict(value: Any):
+    """The speak job's `userdict` param -> UserDict (None when not given). Raises JobError."""
+    if not value:
+        return None
+    from core.text.userdict import UserDict, UserDictError
+    try:
+        if isinstance(value, dict):
+            return UserDict(value)
+        return UserDict.load(Path(str(value)))
+    except (UserDictError, OSError) as exc:
+        raise JobError(f"The pronunciation dictionary cannot be used: {exc} Fix or remove the "
+                       "entry in the dictionary (Speak page), then speak again.", "bad_userdict") from exc
+
+
 @job("speak")
 def speak(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Text -> speech with a cached Synthesizer; each sentence is written and announced as it is made.
 
     params: text, reference (wav), reference_text (optional), gpt, sovits, hubert, bert
     (model paths; hubert/bert optional), device ("cpu"), options (SynthesisOptions fields),
-    out (optional; default job_dir/speech.wav).
+    out (optional; default job_dir/speech.wav), userdict (optional: the path of a pronunciation
+    dictionary in core.text.userdict's JSON format, or its entries as an object).
     Progress: stage "load" (only when the voice is not loaded yet), then stage "speak" once per
     sentence with `chunk` = job_dir/sentence-<i>.wav. Result: out, seconds, sentences, and
     reference / notes when the engine reports them.
@@ -194,6 +209,7 @@ def speak(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     if not isinstance(options, dict):
         raise JobError("Parameter 'options' must be a JSON object.", protocol.BAD_COMMAND)
     out = Path(params["out"]) if params.get("out") else ctx.job_dir / "speech.wav"
+    userdict = _speak_userdict(params.get("userdict"))
 
     try:    # lazily: torch and the engine load here, in the worker, never in the GUI
         from core.engine.pipeline import (ModelPaths, SynthesisCancelled, SynthesisError,
@@ -220,10 +236,13 @@ def speak(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
             ctx.cache[key] = synth
             ctx.progress("load", 1, 1, "Voice loaded")
         ctx.raise_if_cancelled()
+        from core.watermark import payload_id_for_files
+        synth.watermark_id = payload_id_for_files(reference, gpt, sovits)   # the voice's id in the watermark
         ref_info = synth.set_reference(reference, text=params.get("reference_text") or None)
         rate = int(getattr(synth, "SAMPLE_RATE", SPEAK_SAMPLE_RATE))
         pieces: list[np.ndarray] = []
-        for sentence in synth.stream(text, synth_options, cancel=ctx.cancelled):
+        extra = {"userdict": userdict} if userdict is not None else {}
+        for sentence in synth.stream(text, synth_options, cancel=ctx.cancelled, **extra):
             audio = np.asarray(sentence.audio, dtype=np.float32).reshape(-1)
             chunk = write_wav(ctx.job_dir / f"sentence-{sentence.index}.wav", audio, rate)
             pieces.append(audio)
@@ -382,8 +401,9 @@ def _import_train_build():
 def build(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Fine-tune a personal voice from the speaker's takes.
 
-    params: speaker_id, bank_root (optional), device ("auto" | "cpu" | "cuda"), steps (optional:
-    at most this many training steps per stage), batch_size and min_minutes (optional; tests), include_red (false), job_dir (optional; default
+    params: speaker_id, bank_root (optional), device ("auto" | "cpu" | "cuda"), gpus (optional:
+    training processes, one per GPU, under torch.distributed; default all GPUs when there are
+    several, else 1), steps (optional: at most this many training steps per stage), batch_size and min_minutes (optional; tests), include_red (false), job_dir (optional; default
     `<speaker>/builds/current`, so that a build started again resumes), base_gpt, base_sovits_g,
     base_sovits_d, hubert, bert (optional: base files instead of the model store).
     Progress: stage "features" | "sovits" | "gpt" | "export" with step, total, epoch, loss,
@@ -395,6 +415,7 @@ def build(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
         raise JobError(f"Unknown device {device!r}: use auto, cpu or cuda.", protocol.BAD_COMMAND)
     steps = _optional_step(params, "steps")
+    gpus = None if params.get("gpus") is None else int(_number(params, "gpus", 1, 1, 64))
     given = base_paths(params)
     absent = missing_base_models(given)
     if absent:
@@ -410,6 +431,8 @@ def build(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         base_sovits_d=given["base_sovits_d"], hubert=given["hubert"], bert=given["bert"])
     if params.get("min_minutes") is not None and hasattr(cfg, "min_minutes"):
         cfg.min_minutes = float(_number(params, "min_minutes", 1.0, 0.0, 600.0))
+    if gpus is not None and hasattr(cfg, "gpus"):
+        cfg.gpus = gpus
     blockers = train_build.check_ready(cfg)
     if blockers:
         raise JobError("\n".join(str(b) for b in blockers), "not_ready")
@@ -433,6 +456,7 @@ def build(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     except train_build.BuildError as exc:
         raise JobError(f"{exc} The work done so far is kept: build again to continue.",
                        "build_failed") from exc
+    _keep_speaker_check(build_dir, voice_dir)
     if not params.get("job_dir"):
         import shutil
         shutil.rmtree(build_dir, ignore_errors=True)     # done: the next build starts afresh
@@ -460,3 +484,47 @@ def zero_shot(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         raise JobError(str(exc), "build_failed") from exc
     ctx.progress("zero_shot", 1, 1, "First version ready")
     return voice_result(train_build, speaker, voice_dir)
+
+
+# consent and likeness (core.trust) ---------------------------------------------------------
+
+
+def _keep_speaker_check(build_dir: Path, voice_dir: Path) -> None:
+    """The build's consent check (in job.json) goes into the voice's voice.json."""
+    from core.bank.files import read_json
+    from core.trust.likeness import store_in_voice
+
+    check = (read_json(Path(build_dir) / "job.json") or {}).get("speaker_check")
+    if isinstance(check, dict):
+        try:
+            store_in_voice(voice_dir, "speaker_check", check)
+        except OSError:
+            pass        # a record only; the voice itself is made
+
+
+@job("likeness")
+def likeness(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """How much a new voice sounds like the speaker: its sample vs the speaker's recordings.
+
+    params: speaker_id, bank_root (optional), voice_dir, sample (WAV the voice said), mine
+    (optional: the speaker's recording shown beside it). The figure is kept in voice.json under
+    "likeness". Result: similarity (cosine or null when not measured), percent, words, sample,
+    mine, takes, encoder.
+    """
+    speaker = load_speaker(params)
+    sample = _existing_file(params, "sample", "sample of the new voice", hint="Build the voice again.")
+    ctx.progress("likeness", 0, 1, "Comparing the new voice with your recordings")
+    try:
+        from core.trust.likeness import sounds_like_you, store_in_voice
+    except ImportError as exc:
+        raise JobError(f"{TRAIN_HINT} ({exc}). Reinstall the app.", "train_missing") from exc
+    mine = Path(params["mine"]) if params.get("mine") else None
+    result = sounds_like_you(speaker, sample, mine).to_dict()
+    if params.get("voice_dir"):
+        try:
+            store_in_voice(Path(params["voice_dir"]), "likeness", result)
+        except OSError as exc:
+            ctx.log(f"The score could not be saved in voice.json ({exc}).", "warning")
+    ctx.progress("likeness", 1, 1, "Compared")
+    return result
+

@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
 
@@ -136,3 +135,26 @@ def test_the_command_line_itself_never_imports_torch():
             "print('torch' in sys.modules, 'transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.stdout.split() == ["False", "False"], out.stderr
+
+
+def test_detect_tells_marked_from_natural_files(tmp_path, bad, capsys):
+    from core.watermark import embed, payload_id
+
+    voice = payload_id("my-voice")
+    speech = speech_like(4, 32000, seed=12)
+    sf.write(str(tmp_path / "made.wav"), embed(speech, 32000, voice), 32000, subtype="PCM_16")
+    sf.write(str(tmp_path / "take.wav"), speech, 32000, subtype="PCM_16")
+    capsys.readouterr()
+    assert main(["detect", str(tmp_path / "made.wav"), str(tmp_path / "take.wav")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "synthetic — made with voicebank" in lines[0] and f"voice id {voice}" in lines[0]
+    assert "no voicebank watermark found" in lines[1]
+
+    assert main(["detect", "--json", str(tmp_path / "made.wav"), str(bad["notes.wav"])]) == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["found"] is True and rows[0]["voice_id"] == voice
+    assert rows[0]["score"] > rows[0]["threshold"]
+    assert "error" in rows[1] and "found" not in rows[1]
+
+    assert main(["detect", str(tmp_path / "missing.wav")]) == 1
+    assert "cannot check" in capsys.readouterr().out

@@ -109,3 +109,22 @@ def test_every_control_has_an_accessible_name(make_window):
     ours = [w for w in controls if not qt_internal(w)]
     unnamed = [f"{type(w).__name__}:{getattr(w, 'text', lambda: '')()}" for w in ours if not w.accessibleName()]
     assert not unnamed
+
+
+def test_delete_speaker_asks_keeps_on_no_and_erases_on_yes(make_window, qtbot):
+    window = make_window()
+    page = window.speaker_page
+    speaker = window.context.speaker
+    folder = speaker.folder
+    (folder / "voices" / "v1").mkdir(parents=True)
+    (folder / "voices" / "v1" / "voice.json").write_text("{}")
+    questions = []
+    page.confirm = lambda title, text: questions.append(text) or False
+    qtbot.mouseClick(page.delete_button, Qt.LeftButton)
+    assert folder.is_dir() and window.context.speaker is not None
+    assert "cannot be undone" in questions[0] and "Nothing was deleted" in page.banner.text()
+    page.confirm = lambda title, text: True
+    qtbot.mouseClick(page.delete_button, Qt.LeftButton)
+    assert not folder.exists()
+    assert window.context.speaker is None and page.banner.kind == "ok"
+    assert page.speaker_combo.currentData() is None

@@ -151,6 +151,18 @@ def test_steps_limit_and_a_given_job_dir(run, bank, bases, monkeypatch, tmp_path
     assert (job_dir / "checkpoint.json").exists()
 
 
+def test_gpus_param_reaches_the_build(run, bank, bases, monkeypatch):
+    fake = fake_train.install(monkeypatch)
+    run("build", speaker_id="ada", bank_root=str(bank.root), **bases)
+    assert fake.calls[0][1].gpus is None                   # default: all GPUs if several, else 1
+    fake = fake_train.install(monkeypatch)
+    run("build", speaker_id="ada", bank_root=str(bank.root), gpus=2, **bases)
+    assert fake.calls[0][1].gpus == 2
+    with pytest.raises(JobError, match="'gpus'") as info:
+        run("build", speaker_id="ada", bank_root=str(bank.root), gpus=0, **bases)
+    assert info.value.code == protocol.BAD_COMMAND
+
+
 def test_training_failure_is_an_error_with_its_message(run, bank, bases, monkeypatch):
     fake_train.install(monkeypatch, fail_at=2)
     with pytest.raises(JobError) as info:

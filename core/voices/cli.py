@@ -1,0 +1,176 @@
+"""`voicebank voice list|export|import|verify|delete` and `voicebank speaker delete`."""
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+
+def _handled(fn):
+    """A VoicePackageError becomes a message and exit status 1 (core.cli handles BankError)."""
+    @functools.wraps(fn)
+    def wrapper(args) -> int:
+        from core.voices.package import VoicePackageError
+
+        try:
+            return fn(args)
+        except VoicePackageError as exc:
+            print(f"voicebank {args.command}: {exc}", file=sys.stderr)
+            return 1
+    return wrapper
+
+
+def _bank(args):
+    from core.bank.store import Bank
+
+    return Bank(Path(args.bank) if args.bank else None)
+
+
+def _voices(speaker):
+    from core.train.build import list_voices
+
+    return list_voices(speaker)
+
+
+def _find_voice(speaker, voice_id: str | None) -> Path:
+    from core.voices.package import VoicePackageError
+
+    voices = _voices(speaker)
+    if not voices:
+        raise VoicePackageError(f"{speaker.id} has no voices yet. Build one first (`voicebank build`).")
+    if voice_id is None:
+        return voices[-1][0]                                  # the newest
+    for folder, card in voices:
+        if card.id == voice_id or folder.name == voice_id:
+            return folder
+    known = ", ".join(card.id for _, card in voices)
+    raise VoicePackageError(f"{speaker.id} has no voice {voice_id!r} (voices: {known}).")
+
+
+def _confirm(what: str, token: str, yes: bool) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        print(f"Not deleted: add --yes to delete {what} without being asked.", file=sys.stderr)
+        return False
+    print(f"This deletes {what} for good; it cannot be undone.")
+    return input(f"Type {token} to delete, or press Enter to keep it: ").strip() == token
+
+
+def cmd_list(args) -> int:
+    speaker = _bank(args).speaker(args.speaker)
+    voices = _voices(speaker)
+    if not voices:
+        print(f"{speaker.id} has no voices yet.")
+    for folder, card in voices:
+        print(f"{card.id}\t{card.name}\t{card.kind}\t{card.data_minutes:g} min\t{card.created}\t{folder}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from core.voices.package import export_voice
+
+    speaker = _bank(args).speaker(args.speaker)
+    path = export_voice(_find_voice(speaker, args.voice), Path(args.out), speaker_name=speaker.name)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from core.bank.store import BankError
+    from core.voices.package import import_voice
+
+    bank = _bank(args)
+    try:
+        speaker = bank.speaker(args.speaker)
+    except BankError:
+        if not args.create:
+            raise BankError(f"There is no speaker {args.speaker!r} in {bank.root}. Add --create to "
+                            "make one for this voice, or choose one from `voicebank speakers`.") from None
+        speaker = bank.create_speaker(args.speaker, ["zh", "en"])
+    folder = import_voice(Path(args.file), speaker, name=args.name,
+                          if_exists="refuse" if args.refuse_existing else "new-id")
+    print(f"imported voice {folder.name} into {speaker.id} ({folder})")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from core.voices.package import verify_package
+
+    manifest = verify_package(Path(args.file))
+    card = manifest["card"]
+    print(f"{args.file}: a sound voice package: {card.get('name')!r} ({card.get('kind')}), "
+          f"{len(manifest['files'])} files, made {manifest.get('created')} by {manifest.get('app')}")
+    return 0
+
+
+def cmd_delete_voice(args) -> int:
+    from core.voices.erase import delete_voice
+
+    speaker = _bank(args).speaker(args.speaker)
+    folder = _find_voice(speaker, args.voice)
+    if not _confirm(f"the voice {folder.name} of {speaker.id} (its models, reference, samples, "
+                    "consent copy, cached phrases, what was said in it and the worker's scratch "
+                    "files)", folder.name, args.yes):
+        return 1
+    print(delete_voice(folder, scratch=not args.keep_scratch).describe())
+    return 0
+
+
+def cmd_delete_speaker(args) -> int:
+    from core.voices.erase import delete_speaker, speaker_files
+
+    bank = _bank(args)
+    paths = speaker_files(bank, args.speaker, scratch=not args.keep_scratch)
+    listing = "\n".join(f"  {p}" for p in paths)
+    if not _confirm(f"speaker {args.speaker} and every file of theirs (recordings, voices, "
+                    f"builds, caches, consent, what was said):\n{listing}\n", args.speaker, args.yes):
+        return 1
+    print(delete_speaker(bank, args.speaker, scratch=not args.keep_scratch).describe())
+    return 0
+
+
+def add_voice_parsers(sub) -> None:
+    voice = sub.add_parser("voice", help="list, export, import or delete a speaker's voices")
+    vsub = voice.add_subparsers(dest="voice_command", metavar="ACTION", required=True)
+
+    p = vsub.add_parser("list", help="the speaker's voices")
+    p.add_argument("--speaker", required=True)
+    p.set_defaults(func=_handled(cmd_list))
+
+    p = vsub.add_parser("export", help="write a voice as one .voicebank file")
+    p.add_argument("--speaker", required=True)
+    p.add_argument("--voice", help="the voice id (default: the newest)")
+    p.add_argument("out", metavar="OUT.voicebank")
+    p.set_defaults(func=_handled(cmd_export))
+
+    p = vsub.add_parser("import", help="check a .voicebank file and add its voice to a speaker")
+    p.add_argument("file", metavar="FILE.voicebank")
+    p.add_argument("--speaker", required=True)
+    p.add_argument("--create", action="store_true", help="create the speaker if there is none")
+    p.add_argument("--name", help="a new display name for the voice")
+    p.add_argument("--refuse-existing", action="store_true",
+                   help="fail if the speaker has a voice with the same id (default: import under a new id)")
+    p.set_defaults(func=_handled(cmd_import))
+
+    p = vsub.add_parser("verify", help="check a .voicebank file without importing it")
+    p.add_argument("file", metavar="FILE.voicebank")
+    p.set_defaults(func=_handled(cmd_verify))
+
+    p = vsub.add_parser("delete", help="delete a voice and everything made from it")
+    p.add_argument("--speaker", required=True)
+    p.add_argument("--voice", required=True)
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--keep-scratch", action="store_true",
+                   help="leave the worker's scratch folders (shared by all speakers) alone")
+    p.set_defaults(func=_handled(cmd_delete_voice))
+
+    speaker = sub.add_parser("speaker", help="delete a speaker and every file of theirs")
+    ssub = speaker.add_subparsers(dest="speaker_command", metavar="ACTION", required=True)
+    p = ssub.add_parser("delete", help="delete a speaker: recordings, voices, builds, caches, consent")
+    p.add_argument("speaker", metavar="SPEAKER")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--keep-scratch", action="store_true",
+                   help="leave the worker's scratch folders (shared by all speakers) alone")
+    p.set_defaults(func=_handled(cmd_delete_speaker))
+

@@ -1,0 +1,108 @@
+"""The Speak page's play queue: sentences are played one after another as they arrive.
+
+The sound card is an edge: `SoundPlayer` plays through core.audio.playback (PortAudio) and
+returns at once; the queue waits the clip's length on a Qt timer before the next one. Tests give
+the queue a fake player with the same two methods. Volume is applied here, at playback, so the
+kept audio (history, phrase cache, exports) is never made quieter.
+"""
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+from typing import Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from core.audio.capture import AudioDeviceError
+from core.audio.io import AudioFileError
+
+NO_SOUND = ("No speaker or headphones were found, so nothing can be heard. The words are kept: "
+            "replay them from “What was said” or save them as a file (Ctrl+S). ")
+
+
+class Player(Protocol):
+    def play(self, path: Path, volume: float) -> float:
+        """Start playing and return at once; returns the clip's length in seconds."""
+
+    def stop(self) -> None:
+        ...
+
+
+class SoundPlayer:
+    def play(self, path: Path, volume: float) -> float:
+        from core.audio import playback
+        from core.audio.io import read_audio
+
+        clip = read_audio(path, max_seconds=None)
+        playback.play(clip.samples * max(0.0, min(1.0, volume)), clip.sample_rate)
+        return clip.duration
+
+    def stop(self) -> None:
+        from core.audio import playback
+        playback.stop()
+
+
+class PlayQueue(QObject):
+    started = Signal(object)    # Path: now playing
+    idle = Signal()             # the queue ran dry (or was stopped)
+    error = Signal(str)         # words for the banner
+
+    def __init__(self, player: Player | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.player: Player = player or SoundPlayer()
+        self.volume = 1.0
+        self.current: Path | None = None
+        self._queue: deque[Path] = deque()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._next)
+
+    @property
+    def playing(self) -> bool:
+        return self.current is not None
+
+    @property
+    def waiting(self) -> list[Path]:
+        return list(self._queue)
+
+    def enqueue(self, path: Path) -> None:
+        self._queue.append(Path(path))
+        if not self.playing:
+            self._next()
+
+    def play_now(self, paths: list[Path]) -> None:
+        self.stop(quiet=True)
+        for path in paths:
+            self._queue.append(Path(path))
+        self._next()
+
+    def stop(self, quiet: bool = False) -> None:
+        was_playing = self.playing or bool(self._queue)
+        self._timer.stop()
+        self._queue.clear()
+        self.current = None
+        if was_playing:
+            self.player.stop()
+            if not quiet:
+                self.idle.emit()
+
+    def _next(self) -> None:
+        self.current = None
+        if not self._queue:
+            self.idle.emit()
+            return
+        path = self._queue.popleft()
+        try:
+            seconds = self.player.play(path, self.volume)
+        except AudioDeviceError as exc:
+            self._queue.clear()
+            self.error.emit(NO_SOUND + f"({exc})")
+            self.idle.emit()
+            return
+        except (AudioFileError, OSError) as exc:
+            self.error.emit(f"A piece of the speech could not be played ({exc}); going on with the rest.")
+            self._timer.start(0)
+            return
+        self.current = path
+        self.started.emit(path)
+        self._timer.start(max(0, int(round(seconds * 1000))))

@@ -1,0 +1,250 @@
+"""Boxes of the Speak page: the saved phrases and what was said. Each shows a list and its
+buttons and says what the user asked for through a signal; the page does the speaking."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QListWidget, QListWidgetItem, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from core.speak.history import History, Said
+from core.speak.phrases import Phrase, PhraseBook, PhraseError
+
+MAX_SHOWN_HISTORY = 200
+
+
+def button(text: str, name: str, slot) -> QPushButton:
+    widget = QPushButton(text)
+    widget.setAccessibleName(name)
+    widget.setAutoDefault(True)         # Enter presses the focused button
+    widget.clicked.connect(slot)
+    return widget
+
+
+def labelled_list(text: str, name: str, description: str) -> tuple[QLabel, QListWidget]:
+    view = QListWidget()
+    view.setWordWrap(True)              # long sentences wrap instead of hiding behind a scroll bar
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    view.setAccessibleName(name)
+    view.setAccessibleDescription(description)
+    label = QLabel(text)
+    label.setBuddy(view)
+    return label, view
+
+
+class SpeakSettings(QWidget):
+    """Voice, speed, volume and text size, each with a label and an Alt key."""
+
+    def __init__(self, min_pt: int, max_pt: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.voice_combo = QComboBox()
+        self.voice_combo.setAccessibleName("Voice")
+        self.voice_combo.setMinimumContentsLength(30)
+        self.voice_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.speed_spin = QDoubleSpinBox()
+        self.speed_spin.setAccessibleName("Speed")
+        self.speed_spin.setRange(0.5, 2.0)
+        self.speed_spin.setSingleStep(0.1)
+        self.speed_spin.setDecimals(1)
+        self.speed_spin.setValue(1.0)
+        self.speed_spin.setSuffix(" × normal")
+        self.volume_slider = QSlider(Qt.Horizontal)
+        self.volume_slider.setAccessibleName("Volume")
+        self.volume_slider.setRange(0, 100)
+        self.volume_slider.setSingleStep(10)
+        self.volume_slider.setPageStep(20)
+        self.volume_slider.setValue(100)
+        self.volume_slider.setMinimumWidth(160)
+        self.volume_label = QLabel("100%")     # the value in words, not only the slider's position
+        self.size_spin = QSpinBox()
+        self.size_spin.setAccessibleName("Text size")
+        self.size_spin.setRange(min_pt, max_pt)
+        self.size_spin.setSuffix(" pt")
+        for spin in (self.speed_spin, self.size_spin):      # screen readers land on the inner box too
+            spin.lineEdit().setAccessibleName(spin.accessibleName())
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        rows = [[("&Voice:", self.voice_combo)],
+                [("Sp&eed:", self.speed_spin), ("V&olume:", self.volume_slider), ("Text si&ze:", self.size_spin)]]
+        for row, items in enumerate(rows):
+            line = QHBoxLayout()
+            for text, widget in items:
+                label = QLabel(text)
+                label.setBuddy(widget)
+                line.addWidget(label)
+                line.addWidget(widget, 1 if widget is self.voice_combo else 0)
+                if widget is self.volume_slider:
+                    line.addWidget(self.volume_label)
+                line.addSpacing(12)
+            line.addStretch(1)
+            grid.addLayout(line, row, 0)
+
+
+class PhrasesBox(QGroupBox):
+    say = Signal(object)            # Phrase
+    add_clicked = Signal()
+    message = Signal(str, str)      # text, banner kind
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Saved phrases", parent)
+        self.book: PhraseBook | None = None
+        self.phrases: list[Phrase] = []
+        layout = QVBoxLayout(self)
+        label, self.list = labelled_list("P&hrases (Alt+1 to Alt+9 say one):", "Saved phrases",
+                                         "Enter says the chosen phrase; Delete removes it; "
+                                         "Alt+Up and Alt+Down move it")
+        self.list.itemActivated.connect(lambda _item: self.say_current())
+        layout.addWidget(label)
+        layout.addWidget(self.list, 1)
+        self.say_button = button("Say phrase (Enter)", "Say the chosen phrase", self.say_current)
+        self.add_button = button("&Add text as phrase", "Add the typed text as a saved phrase",
+                                 self.add_clicked.emit)
+        self.remove_button = button("&Remove (Delete)", "Remove the chosen phrase", self.remove_current)
+        self.up_button = button("Up (Alt+Up)", "Move the chosen phrase up", lambda: self.move_current(-1))
+        self.down_button = button("Down (Alt+Down)", "Move the chosen phrase down", lambda: self.move_current(1))
+        rows = [QHBoxLayout(), QHBoxLayout()]
+        for widget in (self.say_button, self.add_button):
+            rows[0].addWidget(widget)
+        for widget in (self.remove_button, self.up_button, self.down_button):
+            rows[1].addWidget(widget)
+        for row in rows:
+            row.addStretch(1)
+            layout.addLayout(row)
+        self._update_buttons()
+
+    def set_book(self, book: PhraseBook | None) -> None:
+        self.book = book
+        self.refresh()
+
+    def refresh(self, select: int | None = None) -> None:
+        row = self.list.currentRow() if select is None else select
+        self.phrases = self.book.phrases() if self.book is not None else []
+        self.list.clear()
+        for number, phrase in enumerate(self.phrases, start=1):
+            key = f"Alt+{number}: " if number <= 9 else ""
+            item = QListWidgetItem(f"{key}{phrase.text}")
+            item.setData(Qt.AccessibleTextRole, f"Phrase {number}: {phrase.text}")
+            self.list.addItem(item)
+        if self.phrases:
+            self.list.setCurrentRow(max(0, min(row, len(self.phrases) - 1)))
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        has = self.book is not None
+        chosen = has and self.list.currentRow() >= 0 and bool(self.phrases)
+        self.add_button.setEnabled(has)
+        for widget in (self.say_button, self.remove_button, self.up_button, self.down_button):
+            widget.setEnabled(chosen)
+
+    def phrase_at(self, index: int) -> Phrase | None:
+        return self.phrases[index] if 0 <= index < len(self.phrases) else None
+
+    def say_current(self) -> None:
+        phrase = self.phrase_at(self.list.currentRow())
+        if phrase is not None:
+            self.say.emit(phrase)
+
+    def add(self, text: str) -> Phrase | None:
+        if self.book is None:
+            self.message.emit("Choose a speaker first (Ctrl+1).", "warning")
+            return None
+        try:
+            phrase = self.book.add(text)
+        except (PhraseError, OSError) as exc:
+            self.message.emit(str(exc), "warning")
+            return None
+        self.refresh(select=len(self.phrases))
+        number = len(self.phrases)
+        keys = f" Press Alt+{number} to say it." if number <= 9 else ""
+        self.message.emit(f"Saved “{phrase.text}” as phrase {number}.{keys}", "ok")
+        return phrase
+
+    def remove_current(self) -> None:
+        phrase = self.phrase_at(self.list.currentRow())
+        if phrase is None or self.book is None:
+            return
+        try:
+            self.book.remove(phrase.id)
+        except OSError as exc:
+            self.message.emit(f"The phrase could not be removed ({exc}).", "error")
+            return
+        self.refresh()
+        self.message.emit(f"Removed the phrase “{phrase.text}”.", "info")
+        self.list.setFocus()
+
+    def move_current(self, offset: int) -> None:
+        phrase = self.phrase_at(self.list.currentRow())
+        if phrase is None or self.book is None:
+            return
+        try:
+            index = self.book.move(phrase.id, offset)
+        except (PhraseError, OSError) as exc:
+            self.message.emit(str(exc), "warning")
+            return
+        self.refresh(select=index)
+
+    def handle_list_key(self, event: QKeyEvent) -> bool:
+        """Keys of the focused phrase list: Delete, Alt+Up/Down (Enter is the list's own)."""
+        if event.key() == Qt.Key_Delete and not event.modifiers():
+            self.remove_current()
+            return True
+        if event.modifiers() == Qt.AltModifier and event.key() in (Qt.Key_Up, Qt.Key_Down):
+            self.move_current(-1 if event.key() == Qt.Key_Up else 1)
+            return True
+        return False
+
+
+class HistoryBox(QGroupBox):
+    replay = Signal(object)         # Said
+    export_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("What was said", parent)
+        self.history: History | None = None
+        self.entries: list[Said] = []           # newest first, as shown
+        layout = QVBoxLayout(self)
+        label, self.list = labelled_list("What was &said (newest first):", "What was said",
+                                         "Enter plays the chosen one again")
+        self.list.itemActivated.connect(lambda _item: self.replay_current())
+        layout.addWidget(label)
+        layout.addWidget(self.list, 1)
+        self.replay_button = button("Rep&lay (Enter)", "Play the chosen one again", self.replay_current)
+        self.export_button = button("Save as &file… (Ctrl+S)", "Save what was said as a sound file",
+                                    self.export_clicked.emit)
+        row = QHBoxLayout()
+        row.addWidget(self.replay_button)
+        row.addWidget(self.export_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self._update_buttons()
+
+    def set_history(self, history: History | None) -> None:
+        self.history = history
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.entries = list(reversed(self.history.entries()))[:MAX_SHOWN_HISTORY] if self.history else []
+        self.list.clear()
+        for said in self.entries:
+            when = said.said_at[11:16] if len(said.said_at) >= 16 else said.said_at
+            how = "  (your own recording)" if said.own else ""
+            self.list.addItem(QListWidgetItem(f"{when}  {said.text}{how}"))
+        if self.entries:
+            self.list.setCurrentRow(0)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.replay_button.setEnabled(bool(self.entries))
+        self.export_button.setEnabled(bool(self.entries))
+
+    def current(self) -> Said | None:
+        row = self.list.currentRow()
+        return self.entries[row] if 0 <= row < len(self.entries) else None
+
+    def latest(self) -> Said | None:
+        return self.entries[0] if self.entries else None
+
+    def replay_current(self) -> None:
+        said = self.current()
+        if said is not None:
+            self.replay.emit(said)

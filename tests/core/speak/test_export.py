@@ -1,0 +1,47 @@
+"""Exporting what was said: WAV, FLAC and OGG, joined in order; clear errors, no half files."""
+from __future__ import annotations
+
+import errno
+
+import pytest
+import soundfile as sf
+
+from core.speak import export as export_module
+from core.speak.export import ExportError, export_audio
+
+
+@pytest.mark.parametrize("name, fmt", [("said.wav", "WAV"), ("said.FLAC", "FLAC"), ("said.ogg", "OGG")])
+def test_formats_are_readable(tmp_path, make_wav, name, fmt):
+    one = make_wav(tmp_path / "a.wav", seconds=0.5)
+    two = make_wav(tmp_path / "b.wav", seconds=0.25, rate=16000)        # resampled to 32 kHz
+    out = export_audio([one, two], tmp_path / name, gap_s=0.25)
+    info = sf.info(str(out))
+    assert info.format == fmt and info.samplerate == 32000
+    assert info.duration == pytest.approx(1.0, abs=0.02)
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_bad_name_missing_folder_and_nothing_said(tmp_path, make_wav):
+    wav = make_wav(tmp_path / "a.wav")
+    with pytest.raises(ExportError, match=r"\.wav, \.flac or \.ogg"):
+        export_audio([wav], tmp_path / "said.mp3")
+    with pytest.raises(ExportError, match="does not exist. Choose another folder"):
+        export_audio([wav], tmp_path / "nope" / "said.wav")
+    with pytest.raises(ExportError, match="Speak first"):
+        export_audio([], tmp_path / "said.wav")
+    (tmp_path / "broken.wav").write_bytes(b"RIFF nonsense")
+    with pytest.raises(ExportError, match="could not be read"):
+        export_audio([tmp_path / "broken.wav"], tmp_path / "said.wav")
+
+
+def test_full_disk_is_a_clear_error_and_leaves_nothing(tmp_path, make_wav, monkeypatch):
+    wav = make_wav(tmp_path / "a.wav")
+
+    def full(path, *args, **kwargs):
+        open(path, "wb").close()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(export_module.sf, "write", full)
+    with pytest.raises(ExportError, match="The disk is full"):
+        export_audio([wav], tmp_path / "said.wav")
+    assert not (tmp_path / "said.wav").exists() and not list(tmp_path.glob(".*.part"))

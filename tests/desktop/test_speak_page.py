@@ -1,0 +1,328 @@
+"""The Speak page, driven by the keyboard alone, against a stub worker that answers `speak` with
+a chunk per sentence (tests/desktop/stub_speak_worker.py). The sound card is the edge: a fake
+player records what it was asked to play."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSlider, QAbstractSpinBox,
+                               QApplication, QComboBox, QPlainTextEdit, QScrollBar, QWidget)
+
+from core.audio.capture import AudioDeviceError
+from core.speak.dictionary import dictionary_path
+from desktop.worker_client import WorkerClient
+from tests.desktop.conftest import OUTPUT
+from tests.testsignals import speech_like
+
+STUB = Path(__file__).with_name("stub_speak_worker.py")
+WAIT_MS = 15000
+CONTROLS = (QAbstractButton, QComboBox, QAbstractSpinBox, QAbstractSlider, QAbstractItemView, QPlainTextEdit)
+
+
+class FakePlayer:
+    """Stands in for the sound card: remembers each clip and its volume."""
+
+    def __init__(self, seconds: float = 0.0, fail: bool = False):
+        self.seconds, self.fail = seconds, fail
+        self.played: list[tuple[Path, float]] = []
+        self.stops = 0
+
+    def play(self, path, volume):
+        if self.fail:
+            raise AudioDeviceError("no output device")
+        self.played.append((Path(path), volume))
+        return self.seconds
+
+    def stop(self):
+        self.stops += 1
+
+    @property
+    def paths(self) -> list[Path]:
+        return [p for p, _ in self.played]
+
+
+def add_voice(speaker) -> Path:
+    folder = Path(speaker.folder) / "voices" / "v-20260101"
+    folder.mkdir(parents=True)
+    card = {"id": "v-20260101", "name": "Ada", "kind": "fine-tuned", "base_model": "v2", "data_minutes": 5.0,
+            "takes": 40, "sovits_steps": 100, "gpt_steps": 100, "created": "2026-01-01T10:00:00",
+            "reference_take": "t1", "reference_text": "你好", "device": "cpu", "precision": "fp32"}
+    (folder / "voice.json").write_text(json.dumps(card), encoding="utf-8")
+    for name in ("gpt.ckpt", "sovits.pth", "reference.wav"):
+        (folder / name).write_bytes(b"x")
+    return folder
+
+
+@pytest.fixture
+def speak_window(make_window, qtbot, tmp_path):
+    """speak_window(scenario, seconds=0) -> (window, page, player) on the Speak page."""
+    clients: list[WorkerClient] = []
+
+    def make(scenario: str = "ok", seconds: float = 0.0, voice: bool = True):
+        window = make_window()
+        if voice:
+            add_voice(window.context.speaker)
+        client = WorkerClient(window, program=sys.executable, arguments=["-u", str(STUB)],
+                              environment={"STUB_SCENARIO": scenario, "STUB_LOG": str(tmp_path / "stub.log"),
+                                           "STUB_CHUNKS": str(tmp_path / "chunks")})
+        clients.append(client)
+        page = window.speak_page
+        page.set_worker(client)
+        player = FakePlayer(seconds)
+        page.queue.player = player
+        window.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+        qtbot.keyClick(window.nav, Qt.Key_6, Qt.ControlModifier)
+        assert window.current_page is page and focused() is page.text_edit
+        return window, page, player
+
+    yield make
+    for client in clients:
+        client.shutdown(wait=True, kill_after_ms=2000)
+
+
+def sent(tmp_path, cmd: str = "run") -> list[dict]:
+    log = tmp_path / "stub.log"
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+    return [c for c in map(json.loads, lines) if c["cmd"] == cmd]
+
+
+def type_chinese(widget: QWidget, text: str) -> None:
+    """Key events carrying Han characters, as an input method sends them (QTest types Latin only)."""
+    for char in text:
+        for kind in (QEvent.KeyPress, QEvent.KeyRelease):
+            QApplication.sendEvent(widget, QKeyEvent(kind, 0, Qt.NoModifier, char))
+
+
+def focused() -> QWidget:
+    return QApplication.focusWidget()
+
+
+def type_and_speak(qtbot, page, text: str) -> None:
+    page.text_edit.setFocus()
+    qtbot.keyClick(page.text_edit, Qt.Key_A, Qt.ControlModifier)
+    qtbot.keyClick(page.text_edit, Qt.Key_Delete)
+    qtbot.keyClicks(page.text_edit, text)
+    qtbot.keyClick(page.text_edit, Qt.Key_Return, Qt.ControlModifier)
+
+
+def test_speak_streams_sentences_in_order(speak_window, qtbot, tmp_path):
+    window, page, player = speak_window("ok")
+    assert page.voice_combo.currentText().startswith("Ada (trained, 2026-01-01")
+    type_and_speak(qtbot, page, "Hello there. How are you? Fine.")
+    assert page.job is not None and page.status_label.text() == "Making the speech…"
+    qtbot.waitUntil(lambda: page.job is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(player.played) == 3, timeout=WAIT_MS)
+    assert [p.name for p in player.paths] == ["sentence-0.wav", "sentence-1.wav", "sentence-2.wav"]
+    assert len({p.parent for p in player.paths}) == 1 and all(v == 1.0 for _, v in player.played)
+    run = sent(tmp_path)[0]
+    assert run["kind"] == "speak"
+    params, voice = run["params"], Path(window.context.speaker.folder) / "voices" / "v-20260101"
+    assert params["text"] == "Hello there. How are you? Fine." and params["options"] == {"speed": 1.0}
+    assert params["gpt"] == str(voice / "gpt.ckpt") and params["reference"] == str(voice / "reference.wav")
+    assert params["reference_text"] == "你好" and "userdict" not in params
+    said = page.history.entries()
+    assert [s.text for s in said] == ["Hello there. How are you? Fine."] and str(said[0].audio) == params["out"]
+    assert sf.info(params["out"]).duration == pytest.approx(0.6, abs=0.01)
+    assert page.history_box.list.item(0).text().endswith("Hello there. How are you? Fine.")
+    assert page.status_label.text().startswith("Said:")
+
+    # quieter and slower, from the keyboard: Alt+O to the volume, Alt+E to the speed
+    qtbot.keyClick(page.text_edit, Qt.Key_O, Qt.AltModifier)
+    assert focused() is page.volume_slider
+    qtbot.keyClick(page.volume_slider, Qt.Key_Left)
+    qtbot.keyClick(page.volume_slider, Qt.Key_Left)
+    assert page.volume_label.text() == "80%"
+    qtbot.keyClick(page.volume_slider, Qt.Key_E, Qt.AltModifier)
+    qtbot.keyClick(focused(), Qt.Key_Down)
+    type_and_speak(qtbot, page, "Again.")
+    qtbot.waitUntil(lambda: page.job is None and len(player.played) == 4, timeout=WAIT_MS)
+    assert player.played[-1][1] == pytest.approx(0.8)
+    assert sent(tmp_path)[1]["params"]["options"] == {"speed": 0.9}
+
+    # Enter on the history list plays the chosen one again
+    qtbot.keyClick(page.text_edit, Qt.Key_S, Qt.AltModifier)
+    assert focused() is page.history_box.list
+    qtbot.keyClick(page.history_box.list, Qt.Key_Down)
+    qtbot.keyClick(page.history_box.list, Qt.Key_Return)
+    assert player.paths[-1] == said[0].audio_path and len(sent(tmp_path)) == 2
+
+
+def test_escape_stops_the_job_and_the_playback(speak_window, qtbot, tmp_path):
+    window, page, player = speak_window("slow", seconds=60.0)
+    type_and_speak(qtbot, page, "One. Two. Three.")
+    qtbot.waitUntil(lambda: len(player.played) == 1, timeout=WAIT_MS)
+    assert page.queue.playing and page.status_label.text() == "Saying sentence 1 of 3…"
+    qtbot.keyClick(page.text_edit, Qt.Key_Escape)
+    assert not page.queue.playing and player.stops >= 1
+    qtbot.waitUntil(lambda: page.job is None, timeout=WAIT_MS)
+    assert page.status_label.text() == "Stopped." and len(player.played) == 1
+    assert len(sent(tmp_path, "cancel")) == 1 and page.history.entries() == []
+    assert page.text_edit.toPlainText() == "One. Two. Three."       # the text stays
+
+
+def test_a_saved_phrase_plays_from_its_cache_the_second_time(speak_window, qtbot, tmp_path):
+    window, page, player = speak_window("ok")
+    qtbot.keyClicks(page.text_edit, "Please call my wife")
+    qtbot.keyClick(page.text_edit, Qt.Key_A, Qt.AltModifier)             # Add text as phrase
+    qtbot.waitUntil(lambda: bool(page.phrases_box.phrases), timeout=WAIT_MS)   # a mnemonic clicks after 100 ms
+    assert [p.text for p in page.phrases_box.phrases] == ["Please call my wife"]
+    assert page.phrases_box.list.item(0).text() == "Alt+1: Please call my wife"
+    assert "Press Alt+1 to say it" in page.banner.text()
+    qtbot.keyClick(page.text_edit, Qt.Key_1, Qt.AltModifier)
+    qtbot.waitUntil(lambda: page.job is None and len(player.played) == 1, timeout=WAIT_MS)
+    assert len(sent(tmp_path)) == 1 and len(list(page.phrase_book.cache_dir.glob("*.wav"))) == 1
+
+    qtbot.keyClick(page.text_edit, Qt.Key_1, Qt.AltModifier)
+    assert page.job is None and len(sent(tmp_path)) == 1                 # no job: the cache
+    assert player.paths[-1].parent == page.phrase_book.cache_dir
+    assert page.status_label.text().startswith("Saved phrase")
+    assert len(page.history.entries()) == 2
+    # in the phrase list, the number key and Enter say it too; Delete removes it
+    qtbot.keyClick(page.text_edit, Qt.Key_H, Qt.AltModifier)
+    assert focused() is page.phrases_box.list
+    qtbot.keyClick(page.phrases_box.list, Qt.Key_Return)
+    qtbot.keyClick(page.phrases_box.list, Qt.Key_1)
+    assert len(player.played) == 4 and len(sent(tmp_path)) == 1
+    # another speed is other audio: made again
+    page.speed_spin.setFocus()
+    qtbot.keyClick(page.speed_spin, Qt.Key_Up)
+    qtbot.keyClick(page.speed_spin, Qt.Key_1, Qt.AltModifier)
+    qtbot.waitUntil(lambda: page.job is None and len(sent(tmp_path)) == 2, timeout=WAIT_MS)
+    qtbot.keyClick(page.speed_spin, Qt.Key_H, Qt.AltModifier)
+    qtbot.keyClick(page.phrases_box.list, Qt.Key_Delete)
+    assert page.phrases_box.phrases == []
+
+
+def test_a_recorded_message_plays_the_users_own_take(speak_window, qtbot, tmp_path):
+    window, page, player = speak_window("ok")
+    speaker = window.context.speaker
+    message = speaker.add_message("Please call my wife.")
+    writer = speaker.begin_take(message, speaker.start_session("test"))
+    writer.append(speech_like(1.5, 48000).astype("float32"))
+    take = writer.finish()
+    type_and_speak(qtbot, page, "please call my wife")
+    assert player.paths == [take.best_audio_path()] and page.job is None and sent(tmp_path) == []
+    assert "Your own recording" in page.status_label.text()
+    assert page.history_box.list.item(0).text().endswith("(your own recording)")
+    assert take.raw_path.exists()
+
+
+def test_no_sound_card_says_so_and_keeps_the_audio(speak_window, qtbot):
+    window, page, player = speak_window("ok")
+    player.fail = True
+    type_and_speak(qtbot, page, "Hello.")
+    qtbot.waitUntil(lambda: page.job is None, timeout=WAIT_MS)
+    assert page.banner.kind == "warning" and "No speaker or headphones" in page.banner.text()
+    said = page.history.entries()
+    assert len(said) == 1 and said[0].audio_path.is_file()
+
+
+def test_failure_and_missing_voice_are_clear(speak_window, qtbot, make_window):
+    window, page, player = speak_window("fail")
+    type_and_speak(qtbot, page, "Hello.")
+    qtbot.waitUntil(lambda: page.job is None, timeout=WAIT_MS)
+    assert page.banner.kind == "error" and "It could not be said: The reference recording is too short" \
+        in page.banner.text()
+    type_and_speak(qtbot, page, "")
+    assert "Type what you want to say first" in page.banner.text()
+    (Path(window.context.speaker.folder) / "voices" / "v-20260101" / "sovits.pth").unlink()
+    type_and_speak(qtbot, page, "Hello.")
+    assert page.banner.kind == "error" and "is missing sovits.pth" in page.banner.text()
+
+
+def test_dictionary_validates_saves_and_reaches_the_job(speak_window, qtbot, tmp_path):
+    window, page, player = speak_window("ok")
+    stale = page.phrase_book.store("old-key", Path(__file__).with_name("stub_speak_worker.py"))
+    qtbot.keyClick(page.text_edit, Qt.Key_D, Qt.ControlModifier)
+    dialog = page.dictionary_dialog
+    qtbot.waitUntil(lambda: dialog.isVisible() and focused() is dialog.word_edit, timeout=WAIT_MS)
+    qtbot.keyClicks(dialog.word_edit, "Alice")
+    qtbot.keyClick(dialog.word_edit, Qt.Key_Tab)
+    qtbot.keyClicks(focused(), "AE1 L IH0 SS")
+    qtbot.keyClick(focused(), Qt.Key_Return)
+    assert dialog.banner.kind == "error" and "“SS” (in “Alice”) is not an ARPAbet phone" in dialog.banner.text()
+    assert "Nothing was saved" in dialog.banner.text() and not dictionary_path(page.context.speaker.folder).exists()
+    qtbot.keyClick(focused(), Qt.Key_Backspace)
+    qtbot.keyClick(focused(), Qt.Key_Return)
+    assert dialog.banner.kind == "ok" and focused() is dialog.word_edit
+    type_chinese(dialog.word_edit, "张三")
+    qtbot.keyClick(dialog.word_edit, Qt.Key_Tab)
+    qtbot.keyClicks(focused(), "zhang san")
+    qtbot.keyClick(focused(), Qt.Key_Return)
+    assert "tone number" in dialog.banner.text()
+    qtbot.keyClick(focused(), Qt.Key_A, Qt.ControlModifier)
+    qtbot.keyClicks(focused(), "zhang1 san1")
+    qtbot.keyClick(focused(), Qt.Key_Return)
+    saved = json.loads(dictionary_path(page.context.speaker.folder).read_text(encoding="utf-8"))
+    assert saved["entries"] == {"Alice": "AE1 L IH0 S", "张三": "zhang1 san1"}
+    assert dialog.list.count() == 2 and not stale.exists()       # cached phrases are made again
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    dialog.grab().save(str(OUTPUT / "speak_dictionary.png"))
+    qtbot.keyClick(focused(), Qt.Key_Escape)
+    assert not dialog.isVisible()
+
+    type_and_speak(qtbot, page, "Hello Alice.")
+    qtbot.waitUntil(lambda: page.job is None, timeout=WAIT_MS)
+    assert sent(tmp_path)[0]["params"]["userdict"] == str(dictionary_path(page.context.speaker.folder))
+
+
+def test_export_from_the_keyboard(speak_window, qtbot, tmp_path, monkeypatch):
+    window, page, player = speak_window("ok")
+    type_and_speak(qtbot, page, "One. Two.")
+    qtbot.waitUntil(lambda: page.job is None, timeout=WAIT_MS)
+    choices = iter([str(tmp_path / "said.flac"), str(tmp_path / "missing" / "said.ogg"), str(tmp_path / "said")])
+    monkeypatch.setattr(page, "choose_export_path", lambda suggested: next(choices))
+    qtbot.keyClick(page.text_edit, Qt.Key_S, Qt.ControlModifier)
+    info = sf.info(str(tmp_path / "said.flac"))
+    assert info.format == "FLAC" and info.duration == pytest.approx(0.4, abs=0.01)
+    assert page.banner.kind == "ok" and "said.flac" in page.banner.text()
+    qtbot.keyClick(page.text_edit, Qt.Key_S, Qt.ControlModifier)
+    assert page.banner.kind == "error" and "does not exist. Choose another folder" in page.banner.text()
+    qtbot.keyClick(page.text_edit, Qt.Key_S, Qt.ControlModifier)
+    assert sf.info(str(tmp_path / "said.wav")).format == "WAV"
+
+
+def test_every_control_is_named_and_reached_with_tab(speak_window, qtbot):
+    window, page, player = speak_window("ok")
+    for phrase in ("Yes", "No", "Please call my wife"):
+        type_and_speak(qtbot, page, phrase)
+        qtbot.waitUntil(lambda: page.job is None, timeout=WAIT_MS)
+        qtbot.keyClick(page.text_edit, Qt.Key_A, Qt.AltModifier)
+        qtbot.waitUntil(lambda: [p.text for p in page.phrases_box.phrases[-1:]] == [phrase],
+                        timeout=WAIT_MS)
+    type_and_speak(qtbot, page, "I am cold. Could you close the window, please?")
+    qtbot.waitUntil(lambda: page.job is None and bool(page.history_box.entries), timeout=WAIT_MS)
+    controls = [w for w in page.findChildren(QWidget)     # a combo box's popup list is a window of its own
+                if isinstance(w, CONTROLS) and not isinstance(w, QScrollBar) and w.window() is window]
+    unnamed = [w for w in controls if not w.accessibleName()]
+    assert not unnamed, [type(w).__name__ + ":" + getattr(w, "text", lambda: "")() for w in unnamed]
+    reachable = {w for w in controls if w.isVisible() and w.isEnabled() and w.focusPolicy() & Qt.TabFocus}
+    assert len(reachable) == 20          # 8 above the lists, 3 voice actions, 6 for phrases, 3 for what was said
+    page.text_edit.setFocus()
+    seen = set()
+    for _ in range(60):
+        seen.add(focused())
+        qtbot.keyClick(focused(), Qt.Key_Tab)
+    assert reachable <= seen, sorted(w.accessibleName() for w in reachable - seen)
+
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(OUTPUT / "speak_page.png"))
+
+    # text size: large by default, Ctrl+= and Ctrl+- change it
+    assert page.size_spin.value() >= 20
+    page.text_edit.setFocus()
+    qtbot.keyClick(page.text_edit, Qt.Key_Equal, Qt.ControlModifier)
+    assert page.size_spin.value() == 26 and "26pt" in page.text_edit.styleSheet()
+    qtbot.keyClick(page.text_edit, Qt.Key_Minus, Qt.ControlModifier)
+    qtbot.keyClick(page.text_edit, Qt.Key_Minus, Qt.ControlModifier)
+    assert "22pt" in page.history_box.list.styleSheet()
+    # the other pages keep their keys
+    qtbot.keyClick(page.text_edit, Qt.Key_5, Qt.ControlModifier)
+    assert window.current_page is window.build_page

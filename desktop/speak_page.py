@@ -22,6 +22,7 @@ from core.speak.export import ExportError, export_audio
 from core.speak.history import History, Said
 from core.speak.messages import find_recording
 from core.speak.phrases import Phrase, PhraseBook, cache_key
+from core.speak.prefs import load_prefs, save_prefs
 from core.speak.voices import SpeakVoice, speak_voices
 from core.text.userdict import UserDictError
 from desktop.context import AppContext
@@ -119,6 +120,8 @@ class SpeakPage(QWidget):
         layout.addWidget(help_label)
         self.size_spin.setValue(DEFAULT_TEXT_PT)
         self._apply_text_size(DEFAULT_TEXT_PT)
+        self._prefs_folder: Path | None = None
+        self.settings.changed.connect(self._save_prefs)
         context.speaker_changed.connect(lambda _s: self.refresh())
         self.refresh()
 
@@ -163,12 +166,18 @@ class SpeakPage(QWidget):
         except OSError as exc:
             self.voices = []
             self.banner.show_message(f"The voices could not be read ({exc}).", "error")
+        ids = [v.id for v in self.voices]
+        self.voice_combo.blockSignals(True)     # filling the list is not the user choosing
         self.voice_combo.clear()
         for voice in self.voices:
             self.voice_combo.addItem(voice.label)
         if chosen is not None:
-            ids = [v.id for v in self.voices]
             self.voice_combo.setCurrentIndex(ids.index(chosen.id) if chosen.id in ids else 0)
+        self.voice_combo.blockSignals(False)
+        if folder != self._prefs_folder:        # another speaker: their remembered choices
+            self._prefs_folder = folder
+            if folder is not None:
+                self.settings.set_prefs(load_prefs(folder), ids)
         if speaker is None:
             self._set_status("Choose a speaker first (Ctrl+1).")
         elif not self.voices:
@@ -177,6 +186,16 @@ class SpeakPage(QWidget):
         elif not self.busy:
             self._set_status("Ready. Type, then press Ctrl+Enter.")
         self._update_buttons()
+
+    def _save_prefs(self) -> None:
+        if self._prefs_folder is None:
+            return
+        voice = self.current_voice()
+        try:
+            save_prefs(self._prefs_folder, self.settings.prefs(voice.id if voice else None))
+        except OSError as exc:
+            self.banner.show_message(f"Your choices could not be remembered ({exc.strerror}); "
+                                     "they still apply until the app closes.", "warning")
 
     def current_voice(self) -> SpeakVoice | None:
         index = self.voice_combo.currentIndex()

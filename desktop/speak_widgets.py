@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox
 
 from core.speak.history import History, Said
 from core.speak.phrases import Phrase, PhraseBook, PhraseError
+from core.speak.prefs import SpeakPrefs
 
 MAX_SHOWN_HISTORY = 200
 
@@ -34,6 +35,7 @@ def labelled_list(text: str, name: str, description: str) -> tuple[QLabel, QList
 
 class SpeakSettings(QWidget):
     """Voice, speed, volume and text size, each with a label and an Alt key."""
+    changed = Signal()      # the user changed one of them (not emitted by set_prefs)
 
     def __init__(self, min_pt: int, max_pt: int, parent: QWidget | None = None):
         super().__init__(parent)
@@ -78,6 +80,31 @@ class SpeakSettings(QWidget):
                 line.addSpacing(12)
             line.addStretch(1)
             grid.addLayout(line, row, 0)
+        self._quiet = False
+        self.voice_combo.currentIndexChanged.connect(self._changed)
+        self.speed_spin.valueChanged.connect(self._changed)
+        self.volume_slider.valueChanged.connect(self._changed)
+        self.size_spin.valueChanged.connect(self._changed)
+
+    def _changed(self, *_args) -> None:
+        if not self._quiet:
+            self.changed.emit()
+
+    def set_prefs(self, prefs: SpeakPrefs, voice_ids: list[str]) -> None:
+        """Show remembered choices (the voice list must be filled first); emits no `changed`."""
+        self._quiet = True
+        try:
+            if prefs.voice_id in voice_ids:
+                self.voice_combo.setCurrentIndex(voice_ids.index(prefs.voice_id))
+            self.speed_spin.setValue(prefs.speed)
+            self.volume_slider.setValue(prefs.volume)
+            self.size_spin.setValue(prefs.text_pt)
+        finally:
+            self._quiet = False
+
+    def prefs(self, voice_id: str | None) -> SpeakPrefs:
+        return SpeakPrefs(voice_id, round(self.speed_spin.value(), 2), self.volume_slider.value(),
+                          self.size_spin.value())
 
 
 class PhrasesBox(QGroupBox):

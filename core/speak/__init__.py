@@ -8,6 +8,7 @@ Everything lives in the speaker's folder:
     <speaker>/speak/phrase-cache/*.wav  phrase audio, keyed by voice + text + speed + dictionary
     <speaker>/speak/history.json        what was said (newest last), bounded
     <speaker>/speak/history/*.wav       its audio, so it can be replayed or exported
+    <speaker>/speak/settings.json       the page's remembered voice, speed, volume, text size
     <speaker>/pronunciations.json       word -> pinyin / ARPAbet (core.text.userdict format)
 """
 from __future__ import annotations

@@ -4,6 +4,7 @@ player records what it was asked to play."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -326,3 +327,35 @@ def test_every_control_is_named_and_reached_with_tab(speak_window, qtbot):
     # the other pages keep their keys
     qtbot.keyClick(page.text_edit, Qt.Key_5, Qt.ControlModifier)
     assert window.current_page is window.build_page
+
+
+def test_voice_speed_volume_and_text_size_are_remembered_per_speaker(speak_window, qtbot):
+    window, page, player = speak_window("ok")
+    speaker = window.context.speaker
+    newer = Path(speaker.folder) / "voices" / "v-20260301"
+    shutil.copytree(Path(speaker.folder) / "voices" / "v-20260101", newer)
+    card = json.loads((newer / "voice.json").read_text(encoding="utf-8"))
+    (newer / "voice.json").write_text(json.dumps({**card, "id": "v-20260301", "created": "2026-03-01T10:00:00"}),
+                                      encoding="utf-8")
+    page.refresh()
+    assert page.current_voice().id == "v-20260101"            # a refresh keeps the chosen voice
+    assert page.voice_combo.itemText(0).startswith("Ada (trained, 2026-03-01")   # newest first
+    page.voice_combo.setFocus()
+    qtbot.keyClick(page.voice_combo, Qt.Key_Up)                # the user tries the newer voice,
+    assert page.current_voice().id == "v-20260301"
+    qtbot.keyClick(page.voice_combo, Qt.Key_Down)              # then goes back to the older one
+    page.speed_spin.setValue(1.3)
+    page.volume_slider.setValue(60)
+    qtbot.keyClick(page.text_edit, Qt.Key_Equal, Qt.ControlModifier)
+    saved = json.loads((Path(speaker.folder) / "speak" / "settings.json").read_text(encoding="utf-8"))
+    assert saved == {"voice_id": "v-20260101", "speed": 1.3, "volume": 60, "text_pt": page.size_spin.value()}
+    assert saved["text_pt"] > 24
+    window.context.set_speaker(None)
+    window.context.set_speaker(speaker)
+    assert page.current_voice().id == "v-20260101" and page.speed_spin.value() == pytest.approx(1.3)
+    assert page.volume_slider.value() == 60 and page.volume_label.text() == "60%"
+    (Path(speaker.folder) / "speak" / "settings.json").write_text("{broken", encoding="utf-8")
+    window.context.set_speaker(None)
+    window.context.set_speaker(speaker)                         # a damaged file: the defaults, no error
+    assert page.speed_spin.value() == 1.0 and page.volume_slider.value() == 100
+    assert page.banner.kind != "error"

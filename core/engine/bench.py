@@ -24,7 +24,7 @@ JSON keys (`--json`; seconds unless the name says otherwise):
 | machine.load_before / load_after | 1-min load average before and after (other work on the box) |
 | config.quick, runs, models ("full"/"reduced"), seed | the run's settings |
 | config.text_phones, prompt_phones, prompt_tokens, new_tokens | the standard workload's sizes |
-| fast_paths | what the pipeline switched on (`FastPathReport`: int8_gpt, fold_weight_norm, bf16_decoder, bf16_snr_db, threads, overlap, warmup_s, notes) |
+| fast_paths | what the pipeline switched on (`FastPathReport`: int8_gpt, fold_weight_norm, bf16_decoder, bf16_snr_db, bf16_kv_cache, cuda_graph, bf16_bert, bf16_bert_snr_db, threads, overlap, warmup_s, notes) |
 | load_s | building the pipeline from in-memory models: fast-path conversion + warm-up |
 | reference_s | preparing the reference once (HuBERT + BERT + spectrogram; then cached per voice) |
 | gpt_prefill_ms | GPT prefill of text + prompt (one pass) |
@@ -44,7 +44,7 @@ JSON keys (`--json`; seconds unless the name says otherwise):
 | long.audio_s, total_s, rtf, first_audio_s | its speech duration, wall time, RTF, time to first streamed audio |
 | long.overlap | whether the pipeline's default overlaps GPT(n+1) with SoVITS(n) here (total_s is in that mode) |
 | long.sequential_total_s / overlapped_total_s | total_s with overlap off / on (both always measured) |
-| gates.int8_agreement | share of the first 50 greedy steps where the int8 GPT picks fp32's token (gate >= 0.95; null if int8 is off) |
+| gates.int8_agreement | share of the first 50 greedy steps where the pipeline's fast GPT (int8, bf16 KV cache, as switched on) fed by its fast BERT (bf16) picks the token of the fp32 GPT fed by the fp32 BERT (gate >= 0.95; null if all are off) |
 | gates.int8_free_running_prefix | leading greedy tokens identical when both run free |
 | gates.bf16_snr_db | bf16 decoder vs fp32 output SNR on the loaded model (gate >= 30 dB; null if not tried) |
 | train.sovits / train.gpt | {batch, frames or tokens, fp32: {steps_per_s, peak_mb}, amp: {...} or null (CUDA only)} |
@@ -53,14 +53,18 @@ Training figures are one optimiser step of the generator (SoVITS: reconstruction
 commitment terms, no discriminator) or of the GPT (`forward_train`'s summed cross-entropy) with
 AdamW at a fixed batch; they measure the models' forward/backward cost, not `core.train`'s loop.
 
-CUDA: everything runs with `--device cuda` (timings synchronise the GPU); the decode loop is the
-plain eager one. A static-cache + CUDA-graph decode step is the GPU target and is NOT written
-here yet (no GPU to test it on).
+CUDA: everything runs with `--device cuda` (timings synchronise the GPU); the GPT decodes over a
+static KV cache with a CUDA-graph-captured step (`core.engine.cuda_decode`, `FastPaths.cuda_graph`;
+`--no-cuda-graph` for the eager loop). That path was written without a GPU: its figures are
+whatever this command measures on one (none recorded yet).
+
+`--memory` (`core/engine/bench_memory.py`) measures peak RAM instead, loading saved models in a
+fresh process as the app does.
 """
 from __future__ import annotations
 
+import copy
 import gc
-import json
 import os
 import platform
 import resource
@@ -95,7 +99,8 @@ JSON_KEYS = (
     "config.quick", "config.runs", "config.models", "config.seed", "config.text_phones",
     "config.prompt_phones", "config.prompt_tokens", "config.new_tokens",
     "fast_paths.int8_gpt", "fast_paths.fold_weight_norm", "fast_paths.bf16_decoder",
-    "fast_paths.bf16_snr_db", "fast_paths.threads", "fast_paths.overlap", "fast_paths.warmup_s",
+    "fast_paths.bf16_snr_db", "fast_paths.bf16_kv_cache", "fast_paths.cuda_graph",
+    "fast_paths.bf16_bert", "fast_paths.bf16_bert_snr_db", "fast_paths.threads", "fast_paths.overlap", "fast_paths.warmup_s",
     "fast_paths.notes", "load_s", "reference_s", "gpt_prefill_ms", "gpt_tokens_per_s", "gpt_s",
     "sovits_s", "sovits_rtf", "e2e_s", "e2e_rtf", "audio_s", "first_synthesis_s", "first_to_warm",
     "stream_first_audio_s", "stage_s", "peak_rss_mb", "peak_rss_reset", "build_peak_rss_mb", "peak_gpu_mb",
@@ -195,7 +200,9 @@ def _no_eos(module, inputs, out):
 
 
 def build_models(workdir: Path, quick: bool = False, seed: int = 0):
-    """(gpt, sovits, hubert, Bert) with seeded random weights; full size unless `quick`."""
+    """(gpt, sovits, hubert, Bert) with seeded random weights; full size unless `quick`. The
+    Bert is the whole masked-LM model (as saved to files); `trim_bert` makes it what `load_bert`
+    gives."""
     from transformers import BertConfig, BertForMaskedLM, HubertConfig, HubertModel
     from transformers.utils import logging as hf_logging
 
@@ -368,8 +375,8 @@ def _gpt_stage(synth, x, bert, prompt, new_tokens: int, device) -> tuple[float, 
 def run_bench(device: str = "cpu", quick: bool = False, runs: int | None = None, train: bool = True,
               fast=None, seed: int = 0, log: Callable[[str], None] | None = None) -> dict:
     """Run the whole benchmark; returns the JSON-able result (see the module docstring)."""
-    from core.engine.fastpaths import FastPaths, cpu_has_native_bf16, greedy_agreement, quantize_gpt
-    from core.engine.features import bert_features
+    from core.engine.fastpaths import FastPaths, cpu_has_native_bf16, greedy_agreement
+    from core.engine.features import bert_features, trim_bert
     from core.engine.pipeline import SynthesisOptions, Synthesizer, pick_device
     from core.text.frontend import phonemize
 
@@ -392,25 +399,31 @@ def run_bench(device: str = "cpu", quick: bool = False, runs: int | None = None,
         work = Path(tmp)
         say("building models")
         gpt, sovits, hubert, bert = build_models(work, quick, seed)
+        bert = trim_bert(bert)  # as `load_bert` gives it
         fast = fast if fast is not None else FastPaths.for_device(dev)
 
         gates: dict[str, Any] = {"int8_agreement": None, "int8_free_running_prefix": None,
                                  "bf16_snr_db": None}
-        if fast.int8_gpt and dev.type == "cpu":
-            say("int8 gate")
+        gate = (fast.int8_gpt or fast.bf16_kv_cache or fast.bf16_bert) and dev.type == "cpu"
+        if gate:  # the fp32 GPT and BERT features, before the pipeline converts them in place
             ph = phonemize(PROMPT_TEXT + STANDARD_TEXT)
             gx = torch.tensor([ph.ids])
             gb = bert_features(bert, ph)[None]
             gp = torch.randint(0, 1024, (1, 150), generator=torch.Generator().manual_seed(seed))
-            agree = greedy_agreement(gpt, quantize_gpt(gpt), gx, gb, gp, steps=50)
-            gates["int8_agreement"] = round(agree["agreement"], 3)
-            gates["int8_free_running_prefix"] = agree["free_running_prefix"]
+            gpt_fp32 = copy.deepcopy(gpt)
 
         say("loading the pipeline")
         synth = Synthesizer.from_models(gpt, sovits, hubert, bert, device=str(dev), fast=fast)
         res["fast_paths"] = synth.fast_report.as_dict()
         res["load_s"] = round(synth.load_s, 3)
         gates["bf16_snr_db"] = synth.fast_report.bf16_snr_db
+        if gate:
+            say("fast GPT + BERT gate (greedy agreement with fp32)")
+            agree = greedy_agreement(gpt_fp32, synth.gpt, gx, gb, gp, steps=50,
+                                     candidate_bert=bert_features(synth.bert, ph)[None])
+            del gpt_fp32
+            gates["int8_agreement"] = round(agree["agreement"], 3)
+            gates["int8_free_running_prefix"] = agree["free_running_prefix"]
         res["gates"] = gates
 
         ref = _reference_wav(work / "ref.wav", REF_SECONDS, seed)
@@ -507,7 +520,9 @@ def run_bench(device: str = "cpu", quick: bool = False, runs: int | None = None,
 
 def format_result(r: dict) -> str:
     c, f = r["config"], r["fast_paths"]
-    on = [k for k in ("int8_gpt", "fold_weight_norm", "bf16_decoder", "overlap") if f.get(k)]
+    on = [k for k in ("int8_gpt", "bf16_kv_cache", "cuda_graph", "bf16_bert", "fold_weight_norm", "bf16_decoder",
+                      "overlap")
+          if f.get(k)]
     lines = [
         f"voicebank bench on {r['machine']['device']} ({r['machine']['cpu']}, {r['machine']['cores']} cores, "
         f"torch {r['machine']['torch']}; load {r['machine']['load_before']} -> {r['machine']['load_after']})",

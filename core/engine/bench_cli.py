@@ -14,8 +14,15 @@ def add_bench_parser(subparsers) -> None:
     p.add_argument("--runs", type=int, default=None, help="measured runs per figure (default 3, quick 1)")
     p.add_argument("--no-train", action="store_true", help="skip the fine-tuning figures")
     p.add_argument("--plain", action="store_true", help="the fp32 reference path (every fast path off)")
-    for name in ("int8-gpt", "fold-weight-norm", "bf16-decoder", "overlap", "warmup"):
+    for name in ("int8-gpt", "fold-weight-norm", "bf16-decoder", "cuda-graph", "overlap", "warmup"):
         p.add_argument(f"--no-{name}", action="store_true", help=f"turn the {name} fast path off")
+    p.add_argument("--bf16-kv-cache", action="store_true",
+                   help="GPT key/value cache in bf16 (CPU, off by default: not exactly batch-invariant)")
+    p.add_argument("--memory", action="store_true",
+                   help="peak RAM instead of speed: save the random models, then load them from the "
+                        "files and synthesise in a fresh process (keys: see core/engine/bench_memory.py)")
+    p.add_argument("--memory-dir", default=None,
+                   help="with --memory: keep the saved models in this folder (reused when present)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     p.set_defaults(func=cmd_bench)
 
@@ -31,12 +38,26 @@ def cmd_bench(args) -> int:
         print(exc, file=sys.stderr)
         return 2
     fast = FastPaths.plain() if args.plain else FastPaths.for_device(dev)
-    for name in ("int8_gpt", "fold_weight_norm", "bf16_decoder", "overlap", "warmup"):
+    for name in ("int8_gpt", "fold_weight_norm", "bf16_decoder", "cuda_graph", "overlap", "warmup"):
         if getattr(args, f"no_{name}", False):
             setattr(fast, name, False)
+    if getattr(args, "bf16_kv_cache", False):
+        fast.bf16_kv_cache = True
     if args.threads:
         fast.threads = args.threads
     log = lambda s: print(f"... {s}", file=sys.stderr, flush=True)  # noqa: E731 (stdout: the result)
+    if getattr(args, "memory", False):
+        from pathlib import Path
+
+        from core.engine.bench_memory import format_memory, run_memory
+
+        if dev.type != "cpu":
+            print("--memory measures CPU RAM; run it with --device cpu.", file=sys.stderr)
+            return 2
+        res = run_memory(fast, quick=args.quick, folder=Path(args.memory_dir) if args.memory_dir else None,
+                         log=log)
+        print(json.dumps(res, indent=2, ensure_ascii=False) if args.json else format_memory(res))
+        return 0
     res = run_bench(str(dev), quick=args.quick, runs=args.runs, train=not args.no_train, fast=fast, log=log)
     print(json.dumps(res, indent=2, ensure_ascii=False) if args.json else format_result(res))
     return 0

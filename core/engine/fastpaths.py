@@ -7,7 +7,10 @@ is only used where it is known to give the same output within its gate:
 | --- | --- | --- |
 | `fold_weight_norm` | bakes SoVITS's weight_g/weight_v into plain weights at load | == plain within 1e-5 (tests) |
 | `int8_gpt` | the GPT's 24 x 4 transformer linears as per-channel int8 weights, dynamically quantised activations (fbgemm/oneDNN kernels) | >= 95 % same greedy tokens over 50 steps (tests, `voicebank bench`) |
-| `bf16_decoder` | the HiFi-GAN generator under bf16 autocast | only on CPUs with native bf16 (AVX512-BF16 / AMX) and only if its output is >= 30 dB SNR against fp32 on the loaded model (checked at load, every time) |
+| `bf16_kv_cache` | the GPT's key/value cache (and so decode attention) in bf16: half the bytes read per decode step; only on CPUs with native bf16; OFF by default (not exactly batch-invariant) | >= 95 % same greedy tokens over 50 steps, with int8 (tests, `voicebank bench`) |
+| `bf16_decoder` | the HiFi-GAN generator under bf16 autocast, its narrow last stages (< 128 channels) kept fp32 (bf16 there costs ~3 s of oneDNN set-up per new length) | only on CPUs with native bf16 (AVX512-BF16 / AMX) and only if its output is >= 30 dB SNR against fp32 on the loaded model (checked at load, every time) |
+| `cuda_graph` | CUDA only: the GPT decodes over a static KV cache with its decode step captured as a CUDA graph (`core.engine.cuda_decode`); falls back to the eager step if capture fails. UNMEASURED (no GPU when written) | same greedy tokens as the eager path (tests, CPU without a graph) |
+| `bf16_bert` | BERT-large's weights in bf16 (1.3 GB -> 0.65 GB, and about 2.5x faster), only on CPUs with native bf16 | its features >= 30 dB SNR against fp32 on the loaded model (checked at load, every time; fp32 kept otherwise) and >= 95 % same greedy GPT tokens (`voicebank bench`) |
 | `threads` | torch intra-op threads for synthesis (None: leave torch's default, all cores) | - |
 | `overlap` | in `stream()`/`synthesize()`, the GPT of batch n+1 runs in a worker thread while batch n is vocoded (default only with >= 4 cores) | same audio as sequential (tests) |
 | `warmup` | one short synthesis pass at load (oneDNN primitives, allocator) | first synthesis <= 2x a warm one (bench) |
@@ -16,9 +19,8 @@ The GPT head (`ar_predict_layer`) and `bert_proj` stay fp32: the head decides th
 of the weights, and `Text2Semantic` reads its dtype/device. The int8 model is an inference-only
 copy (or an in-place conversion of the pipeline's own model); training code never sees it.
 
-`FastPaths.for_device(...)` is what the pipeline uses: every lever on for the CPU (overlap from
-4 cores), only the exact ones on
-CUDA (the GPU path has its own levers; see `core.engine.bench`). `FastPaths.plain()` is the
+`FastPaths.for_device(...)` is what the pipeline uses: the default CPU levers on the CPU
+(overlap from 4 cores); on CUDA only the exact ones and the CUDA-graph decode step. `FastPaths.plain()` is the
 reference path.
 """
 from __future__ import annotations
@@ -37,11 +39,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.engine.gpt import SelfAttention, Text2Semantic
+from core.engine.gpt import SelfAttention, Text2Semantic, cached_keys_values
 
 __all__ = [
     "FastPaths", "FastPathReport", "Int8Linear", "Int8SelfAttention", "Bf16Decoder",
-    "quantize_gpt", "int8_available", "cpu_has_native_bf16", "snr_db", "decoder_snr",
+    "quantize_gpt", "use_bf16_bert", "int8_available", "cpu_has_native_bf16", "snr_db", "decoder_snr",
     "greedy_agreement", "use_bf16_decoder", "fold_sovits", "apply_fast_paths",
 ]
 
@@ -54,6 +56,11 @@ class FastPaths:
     int8_gpt: bool = True
     fold_weight_norm: bool = True
     bf16_decoder: bool = True
+    # Off by default: bf16 rounding of attention sums over differently padded rows can flip a
+    # near-tied token, so batched decoding would no longer give one-at-a-time's exact tokens.
+    bf16_kv_cache: bool = False
+    cuda_graph: bool = True
+    bf16_bert: bool = True
     threads: int | None = None
     overlap: bool = True
     warmup: bool = True
@@ -61,8 +68,8 @@ class FastPaths:
     @classmethod
     def plain(cls) -> "FastPaths":
         """The reference path: fp32 everywhere, sequential, nothing changed at load."""
-        return cls(int8_gpt=False, fold_weight_norm=False, bf16_decoder=False, threads=None,
-                   overlap=False, warmup=False)
+        return cls(int8_gpt=False, fold_weight_norm=False, bf16_decoder=False, bf16_kv_cache=False,
+                   cuda_graph=False, bf16_bert=False, threads=None, overlap=False, warmup=False)
 
     @classmethod
     def for_device(cls, device: torch.device | str) -> "FastPaths":
@@ -71,8 +78,8 @@ class FastPaths:
             # Overlap runs two 2-thread pools at once; on 2 cores that oversubscribes them, and
             # OpenMP's busy-waiting then collapses (measured: 10x slower GPT under contention).
             return cls(overlap=(os.cpu_count() or 1) >= 4)
-        return cls(int8_gpt=False, fold_weight_norm=True, bf16_decoder=False, threads=None,
-                   overlap=False, warmup=True)
+        return cls(int8_gpt=False, fold_weight_norm=True, bf16_decoder=False, bf16_kv_cache=False,
+                   cuda_graph=True, bf16_bert=False, threads=None, overlap=False, warmup=True)
 
 
 @dataclass
@@ -82,6 +89,10 @@ class FastPathReport:
     fold_weight_norm: bool = False
     bf16_decoder: bool = False
     bf16_snr_db: float | None = None
+    bf16_kv_cache: bool = False
+    cuda_graph: bool = False
+    bf16_bert: bool = False
+    bf16_bert_snr_db: float | None = None
     threads: int = 0
     overlap: bool = False
     warmup_s: float | None = None
@@ -105,6 +116,9 @@ def int8_available() -> bool:
         return False
 
 
+PROBE_COLUMNS = 16  # zero weight columns appended to every int8 matrix (keeps K a multiple of 16)
+
+
 class Int8Linear(nn.Module):
     """y = x W^T + b with W stored as per-output-channel symmetric int8.
 
@@ -112,35 +126,41 @@ class Int8Linear(nn.Module):
     accumulation, fp32 result), called through their ops directly (the eager `quantize_dynamic`
     front end is deprecated). Those kernels pick ONE activation range per call, so a row's result
     would depend on the other rows of the batch (a sentence's tokens on its batch mates). So each
-    row is first scaled to max |x| = 1 and a constant probe row holding +1 and -1 is appended:
-    the range is then always [-1, 1], every row is quantised on its own (per-token scales,
-    better than per-tensor), and batching gives exactly the tokens of one-at-a-time decoding.
+    row is first scaled to max |x| = 1 and gets extra probe columns holding +1 and -1 (their
+    weights are zero, so they add nothing): every row then spans exactly [-1, 1], the kernel's
+    range is always [-1, 1], every row is quantised on its own (per-token scales, finer than
+    per-tensor ones), and batching gives exactly the tokens of one-at-a-time decoding.
+    Probe columns rather than a probe row: the kernel's M = 1 path (one decode step) is about
+    1.7x faster than M = 2.
     """
 
     def __init__(self, weight: Tensor, bias: Tensor | None, nonneg: bool = False) -> None:
         """`nonneg`: the input is never negative (after a ReLU): the probe then holds only +1
-        and the quantisation range is [0, 1], a bit finer than [-1, 1]."""
+        (and zeros) and the quantisation range is [0, 1], a bit finer than [-1, 1]."""
         super().__init__()
         w = weight.detach().float().contiguous()
         self.in_features, self.out_features = w.shape[1], w.shape[0]
         scale = (w.abs().amax(dim=1) / 127.0).clamp_min(1e-12).double()
         zero = torch.zeros(w.shape[0], dtype=torch.long)
+        w = torch.cat([w, w.new_zeros(w.shape[0], PROBE_COLUMNS)], 1)
         with warnings.catch_warnings():  # "quantized tensors are deprecated": no public successor on CPU yet
             warnings.simplefilter("ignore")
             qw = torch.quantize_per_channel(w, scale, zero, 0, torch.qint8)
             self._packed = torch.ops.quantized.linear_prepack(qw, None)
         self.register_buffer("bias", None if bias is None else bias.detach().float().clone(),
                              persistent=False)
-        probe = torch.zeros(1, self.in_features)
-        probe[0, 0], probe[0, -1] = 1.0, (0.0 if nonneg else -1.0)
+        probe = torch.zeros(1, PROBE_COLUMNS)
+        probe[0, 0], probe[0, 1] = 1.0, (0.0 if nonneg else -1.0)
         self.register_buffer("probe", probe, persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
         shape = x.shape
-        x2 = x.reshape(-1, shape[-1]).float()
-        s = torch.linalg.vector_norm(x2, math.inf, dim=1, keepdim=True).clamp_min_(1e-30)
-        y = torch.ops.quantized.linear_dynamic(torch.cat([x2 / s, self.probe]), self._packed, False)
-        y = y[:-1].mul_(s) if self.bias is None else torch.addcmul(self.bias, y[:-1], s)
+        x2 = x.reshape(-1, shape[-1])
+        x2 = x2 if x2.dtype == torch.float32 else x2.float()
+        s = x2.abs().amax(dim=1, keepdim=True).clamp_min_(1e-30)
+        xin = torch.cat([x2 / s, self.probe.expand(x2.shape[0], -1)], 1)
+        y = torch.ops.quantized.linear_dynamic(xin, self._packed, False)
+        y = y.mul_(s) if self.bias is None else torch.addcmul(self.bias, y, s)
         return y.reshape(*shape[:-1], self.out_features)
 
     def extra_repr(self) -> str:
@@ -169,11 +189,8 @@ class Int8SelfAttention(nn.Module):
         B, T, D = x.shape
         q, k, v = self.in_proj(x).view(B, T, 3, self.n_head, D // self.n_head).permute(2, 0, 3, 1, 4)
         if cache is not None:
-            k_all, v_all = cache
-            k_all[:, :, start:start + T] = k
-            v_all[:, :, start:start + T] = v
-            k, v = k_all[:, :, :start + T], v_all[:, :, :start + T]
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            q, k, v = cached_keys_values(q, k, v, cache, start)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask).to(x.dtype)
         return self.out_proj(y.transpose(1, 2).reshape(B, T, D))
 
 
@@ -196,15 +213,16 @@ def quantize_gpt(model: Text2Semantic, inplace: bool = False) -> Text2Semantic:
 
 @torch.inference_mode()
 def greedy_agreement(reference: Text2Semantic, candidate: Text2Semantic, x: Tensor, bert: Tensor,
-                     prompt: Tensor | None, steps: int = 50, repetition_penalty: float = 1.35
-                     ) -> dict[str, float]:
+                     prompt: Tensor | None, steps: int = 50, repetition_penalty: float = 1.35,
+                     candidate_bert: Tensor | None = None) -> dict[str, float]:
     """How often `candidate` picks the same greedy token as `reference` over `steps` steps.
 
     Teacher-forced: both models are fed the reference's greedy tokens, so one early difference
     does not make every later step differ; per step, the tokens compared are the argmaxes of
     the penalised logits (what `generate(top_k=1)` picks, EOS excluded). Also reports how many
     leading tokens a free-running greedy decode of the candidate shares with the reference's.
-    x [1, T] phone ids, bert [1, 1024, T], prompt [1, P] or None.
+    x [1, T] phone ids, bert [1, 1024, T], prompt [1, P] or None; `candidate_bert`: the
+    candidate's own BERT features (a reduced-precision BERT's), else `bert`.
     """
     from core.engine.gpt_sampling import penalise
 
@@ -212,12 +230,13 @@ def greedy_agreement(reference: Text2Semantic, candidate: Text2Semantic, x: Tens
     P = 0 if prompt is None else prompt.shape[1]
     ref_tokens = reference.generate(x, bert, prompt, top_k=1, max_new_tokens=steps,
                                     repetition_penalty=repetition_penalty, eos_disabled=True)[0]
-    cand_tokens = candidate.generate(x, bert, prompt, top_k=1, max_new_tokens=steps,
+    cbert = bert if candidate_bert is None else candidate_bert
+    cand_tokens = candidate.generate(x, cbert, prompt, top_k=1, max_new_tokens=steps,
                                      repetition_penalty=repetition_penalty, eos_disabled=True)[0]
     picks = []
-    for model in (reference, candidate):
+    for model, feats in ((reference, bert), (candidate, cbert)):
         cache = model.new_cache(1, x.shape[1] + P + steps + 1)
-        h = model.prefill(x, bert, prompt, cache)
+        h = model.prefill(x, feats, prompt, cache)
         history = prompt.clone() if prompt is not None else torch.zeros(1, 0, dtype=torch.long)
         out = []
         for i in range(steps):
@@ -271,11 +290,51 @@ def snr_db(test: Tensor, ref: Tensor) -> float:
     return 10 * math.log10(max(sig, 1e-30) / err)
 
 
+FP32_BELOW_CHANNELS = 128  # decoder stages narrower than this stay fp32 inside the bf16 decoder
+
+
+class _Fp32Stage(nn.Module):
+    """A decoder stage run in fp32 inside the bf16 decoder (a no-op outside autocast)."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: Tensor) -> Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return self.inner(x.float())
+
+
+def _narrow_stages_fp32(dec: nn.Module, below: int = FP32_BELOW_CHANNELS) -> None:
+    """Wrap the generator's last, narrow upsampling stages (64, 32, 16 channels over 8-32x more
+    samples) and its output conv in `_Fp32Stage`. Measured (2 vCPU, AMX): in bf16 those convs pay
+    ~3 s of oneDNN set-up for every NEW input length (each sentence has its own), which made
+    the bf16 decoder slower than fp32 in real use (10 s: 4.8-5.2 s vs 2.2-2.5 s) although a
+    repeated length was faster (1.46 s). With them in fp32: 1.7-1.9 s for a new length, 1.48 s
+    repeated."""
+    ups, blocks = getattr(dec, "ups", None), getattr(dec, "resblocks", None)
+    pre = getattr(dec, "conv_pre", None)
+    if ups is None or blocks is None or pre is None or any(isinstance(m, _Fp32Stage) for m in ups):
+        return
+    k = len(blocks) // max(len(ups), 1)
+    for i in range(len(ups)):
+        if pre.out_channels // (2 ** (i + 1)) < below:
+            ups[i] = _Fp32Stage(ups[i])
+            for j in range(i * k, (i + 1) * k):
+                blocks[j] = _Fp32Stage(blocks[j])
+    if getattr(dec, "conv_post", None) is not None:
+        dec.conv_post = _Fp32Stage(dec.conv_post)
+
+
 class Bf16Decoder(nn.Module):
-    """Runs a (SoVITS) Generator under CPU bf16 autocast; fp32 weights, fp32 output."""
+    """Runs a (SoVITS) Generator under CPU bf16 autocast; fp32 weights, fp32 output.
+
+    Its narrow last stages stay fp32 (`_narrow_stages_fp32`: they are wrapped in the generator
+    itself, which changes nothing for fp32 use of it)."""
 
     def __init__(self, dec: nn.Module) -> None:
         super().__init__()
+        _narrow_stages_fp32(dec)
         self.inner = dec
 
     def forward(self, x: Tensor, g: Tensor | None = None) -> Tensor:
@@ -304,6 +363,40 @@ def use_bf16_decoder(sovits: nn.Module, gate_db: float = SNR_GATE_DB) -> tuple[b
     if snr >= gate_db and not isinstance(sovits.dec, Bf16Decoder):
         sovits.dec = Bf16Decoder(sovits.dec)
     return isinstance(sovits.dec, Bf16Decoder), snr
+
+
+# --------------------------------------------------------------------------------------------
+# BERT
+
+BERT_PROBE_TEXT = "今天天气很好，我们一起去公园散步，然后回家吃饭。"
+
+
+@torch.inference_mode()
+def use_bf16_bert(bert: Any, gate_db: float = SNR_GATE_DB, text: str = BERT_PROBE_TEXT
+                  ) -> tuple[bool, float]:
+    """Convert the BERT's weights to bf16 in place if its features on `text` stay >= `gate_db`
+    SNR against fp32; otherwise the fp32 weights are put back. Returns (used, snr).
+
+    One parameter at a time, and the fp32 originals are only referenced (memory-mapped from the
+    file where transformers loaded them so), so the conversion adds the bf16 half, not a copy.
+    """
+    from core.engine.features import char_features
+
+    model = bert.model
+    if next(model.parameters()).dtype == torch.bfloat16:
+        return True, math.inf
+    ref = char_features(bert, text)
+    originals = []
+    for p in model.parameters():
+        if p.dtype == torch.float32:
+            originals.append((p, p.data))
+            p.data = p.data.to(torch.bfloat16)
+    snr = snr_db(char_features(bert, text), ref)
+    if snr < gate_db:
+        for p, data in originals:
+            p.data = data
+        return False, snr
+    return True, snr
 
 
 def fold_sovits(sovits: nn.Module) -> nn.Module:
@@ -336,6 +429,25 @@ def apply_fast_paths(synth: Any, fast: FastPaths) -> FastPathReport:
             rep.int8_gpt = True
         else:
             rep.notes.append("int8 GPT unavailable (no int8 kernels in this PyTorch); fp32 used")
+    if fast.bf16_kv_cache and dev.type == "cpu":
+        if cpu_has_native_bf16():
+            synth.gpt.kv_dtype = torch.bfloat16
+            rep.bf16_kv_cache = True
+        else:
+            rep.notes.append("bf16 KV cache off: this CPU has no native bf16")
+    if fast.cuda_graph and dev.type == "cuda":
+        from core.engine.cuda_decode import StaticDecode
+
+        synth.gpt.static_decode = StaticDecode(use_graph=True)
+        rep.cuda_graph = True
+    if fast.bf16_bert and dev.type == "cpu" and synth.bert is not None:
+        if cpu_has_native_bf16():
+            rep.bf16_bert, snr = use_bf16_bert(synth.bert)
+            rep.bf16_bert_snr_db = round(snr, 1)
+            if not rep.bf16_bert:
+                rep.notes.append(f"bf16 BERT refused: {snr:.1f} dB SNR < {SNR_GATE_DB:.0f} dB")
+        else:
+            rep.notes.append("bf16 BERT off: this CPU has no native bf16")
     if fast.bf16_decoder and dev.type == "cpu":
         if cpu_has_native_bf16():
             rep.bf16_decoder, snr = use_bf16_decoder(synth.sovits)

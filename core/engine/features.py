@@ -19,7 +19,7 @@ from torch import Tensor
 
 __all__ = [
     "SynthesisError", "ModelMissingError", "HUBERT_NAME", "BERT_NAME", "Bert",
-    "load_hubert", "load_bert", "hubert_features", "bert_features", "BERT_DIM",
+    "load_hubert", "load_bert", "trim_bert", "hubert_features", "bert_features", "BERT_DIM",
 ]
 
 HUBERT_NAME = "chinese-hubert-base"
@@ -108,6 +108,9 @@ class Bert:
     tokenizer: Any
     model: torch.nn.Module
     _ids: dict[str, int | None] = field(default_factory=dict)  # character -> token id
+    # Which hidden state is the feature: BERT_LAYER of a whole masked-LM model, or -1 (the last)
+    # of one `trim_bert` has cut after that layer.
+    layer: int = BERT_LAYER
 
     @property
     def device(self) -> torch.device:
@@ -135,7 +138,24 @@ def load_bert(folder: Path | str, device: torch.device | str = "cpu") -> Bert:
     if model.config.hidden_size != BERT_DIM:
         raise ModelMissingError(BERT_NAME, folder,
                                 f"has {model.config.hidden_size}-d features, not {BERT_DIM} (wrong model?)")
-    return Bert(tokenizer, model.float().to(device).eval())
+    return trim_bert(Bert(tokenizer, model.float().to(device).eval()))
+
+
+def trim_bert(bert: Bert) -> Bert:
+    """Keep only what the features need: the encoder up to the feature layer (22 of 24 layers),
+    without the masked-LM head. The original computes the last two layers and the head's
+    21128-word logits for every character and throws them away; the features are identical, and
+    about 100 MB (BERT-large) and 12 % of BERT's time are saved."""
+    model = bert.model
+    base = getattr(model, "bert", None)  # BertForMaskedLM -> its BertModel
+    if bert.layer >= 0 or base is None or not hasattr(base, "encoder"):
+        return bert
+    layers = base.encoder.layer
+    keep = len(layers) + bert.layer + 1
+    if keep < 1:
+        return bert
+    base.encoder.layer = layers[:keep]
+    return Bert(bert.tokenizer, base.eval(), bert._ids, layer=-1)
 
 
 def char_features(bert: Bert, text: str) -> Tensor:
@@ -163,9 +183,13 @@ def _char_features(bert: Bert, text: str) -> Tensor:
             rows.append(i)
     ids.append(tok.sep_token_id)
     input_ids = torch.tensor([ids], device=bert.device)
-    out = bert.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
-                     output_hidden_states=True)
-    hidden = out.hidden_states[BERT_LAYER][0, 1:-1].float()  # [CLS] and [SEP] dropped
+    mask = torch.ones_like(input_ids)
+    if bert.layer == -1:
+        hidden = bert.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+    else:
+        hidden = bert.model(input_ids=input_ids, attention_mask=mask,
+                            output_hidden_states=True).hidden_states[bert.layer]
+    hidden = hidden[0, 1:-1].float()  # [CLS] and [SEP] dropped
     feats = torch.zeros(len(text), hidden.shape[-1], device=hidden.device)
     feats[rows] = hidden
     return feats

@@ -197,13 +197,26 @@ class SelfAttention(nn.Module):
         qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
         q, k, v = qkv.view(B, T, 3, self.n_head, D // self.n_head).permute(2, 0, 3, 1, 4)
         if cache is not None:
-            k_all, v_all = cache
-            k_all[:, :, start:start + T] = k
-            v_all[:, :, start:start + T] = v
-            k, v = k_all[:, :, :start + T], v_all[:, :, :start + T]
+            q, k, v = cached_keys_values(q, k, v, cache, start)
         p = self.dropout if self.training else 0.0
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        if cache is not None:
+            y = y.to(x.dtype)
         return self.out_proj(y.transpose(1, 2).reshape(B, T, D))
+
+
+def cached_keys_values(q: Tensor, k: Tensor, v: Tensor, cache: tuple[Tensor, Tensor], start: int
+                       ) -> tuple[Tensor, Tensor, Tensor]:
+    """Write the new keys/values at [start, start+T) of the cache; returns (q, keys, values) to
+    attend with: the cache prefix [0, start+T), and q in the cache's dtype (a bf16 cache, the
+    CPU fast path, halves the bytes each decode step reads)."""
+    T = k.shape[2]
+    k_all, v_all = cache
+    k_all[:, :, start:start + T] = k
+    v_all[:, :, start:start + T] = v
+    if start == 0:  # a prefill attends over exactly its fresh keys: full precision, no cache read
+        return q, k, v
+    return q.to(k_all.dtype), k_all[:, :, :start + T], v_all[:, :, :start + T]
 
 
 class Block(nn.Module):
@@ -221,6 +234,9 @@ class Block(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor | None, cache: tuple[Tensor, Tensor] | None = None,
                 start: int = 0) -> Tensor:
+        if not self.training:  # the same without the no-op dropout calls (each decode step runs 24 layers)
+            x = self.norm1(x + self.self_attn(x, mask, cache, start))
+            return self.norm2(x + self.linear2(F.relu(self.linear1(x))))
         x = self.norm1(x + self.dropout(self.self_attn(x, mask, cache, start)))
         ff = self.linear2(self.dropout(F.relu(self.linear1(x))))
         return self.norm2(x + self.dropout(ff))
@@ -265,6 +281,9 @@ def structure_mask(n_text: int, n_audio: int, device: torch.device | str | None 
 
 
 class Text2Semantic(nn.Module):
+    kv_dtype: torch.dtype | None = None  # the KV cache's dtype; None = the weights' (a fast path may set bf16)
+    static_decode: Any = None  # a `cuda_decode.StaticDecode`: static cache + CUDA-graph decode step
+
     def __init__(self, cfg: GPTConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -323,8 +342,9 @@ class Text2Semantic(nn.Module):
     # ---- inference --------------------------------------------------------------------------
 
     def new_cache(self, batch: int, max_len: int) -> KVCache:
+        """The cache holds the weights' dtype, or `kv_dtype` where a fast path set one."""
         p = self.ar_predict_layer.weight
-        return KVCache(self.cfg, batch, max_len, p.device, p.dtype)
+        return KVCache(self.cfg, batch, max_len, p.device, self.kv_dtype or p.dtype)
 
     def prefill(self, x: Tensor, bert: Tensor, prompt: Tensor | None, cache: KVCache,
                 x_lens: Tensor | None = None) -> Tensor:
@@ -427,8 +447,14 @@ class Text2Semantic(nn.Module):
         P = prompt.shape[1]
         eos = self.cfg.eos
 
-        cache = self.new_cache(B, Tx + P + max_new_tokens)
-        h = self.prefill(x, bert, prompt if P else None, cache, x_lens)
+        static = (self.static_decode.decoder(self, B, Tx + P + max_new_tokens)
+                  if self.static_decode is not None else None)
+        if static is not None:  # fixed shapes: finished rows stay in the batch, ignored
+            cache = static.cache
+            h = static.prefill(x, bert, prompt if P else None, x_lens)
+        else:
+            cache = self.new_cache(B, Tx + P + max_new_tokens)
+            h = self.prefill(x, bert, prompt if P else None, cache, x_lens)
 
         history = torch.empty(B, P + max_new_tokens, dtype=torch.long, device=dev)
         history[:, :P] = prompt
@@ -456,8 +482,9 @@ class Text2Semantic(nn.Module):
                 if keep.numel() == 0:
                     break
                 rows, history, token = rows[keep], history[keep], token[keep]
-                cache.select(keep)
-            h = self.step(token, cache)
+                if static is None:
+                    cache.select(keep)
+            h = self.step(token, cache) if static is None else static.step(token, rows)
         return [t for t in done if t is not None]
 
     def _batch_text(self, x: Tensor | Sequence[Tensor], bert: Tensor | Sequence[Tensor],

@@ -67,3 +67,29 @@ def test_cli_parser_options():
     args = parser.parse_args(["bench", "--quick", "--json", "--no-int8-gpt", "--threads", "1"])
     assert args.func is bench_cli.cmd_bench and args.quick and args.json and args.no_int8_gpt
     assert args.threads == 1 and args.device == "cpu"
+
+
+def test_memory_mode_loads_saved_models_in_a_fresh_process(tmp_path):
+    """`voicebank bench --memory --quick`: models saved as the app's files, loaded and spoken in a
+    child process that reports its peak RSS."""
+    from core.engine.bench_memory import MEMORY_KEYS, format_memory, run_memory
+    from core.engine.fastpaths import FastPaths
+
+    res = run_memory(FastPaths(warmup=False), quick=True, folder=tmp_path / "models")
+    for key in MEMORY_KEYS:
+        assert key in res, key
+    assert (tmp_path / "models" / "gpt.ckpt").exists()  # saved once, reusable
+    assert res["peak_rss_mb"] >= res["loaded_rss_mb"] > 100
+    assert res["audio_s"] > 0 and res["models"] == "reduced"
+    assert "peak RSS" in format_memory(res)
+
+
+def test_cli_memory_and_switch_options():
+    import argparse
+
+    from core.engine import bench_cli
+
+    parser = argparse.ArgumentParser()
+    bench_cli.add_bench_parser(parser.add_subparsers(dest="cmd"))
+    args = parser.parse_args(["bench", "--memory", "--memory-dir", "x", "--bf16-kv-cache", "--no-cuda-graph"])
+    assert args.memory and args.memory_dir == "x" and args.bf16_kv_cache and args.no_cuda_graph

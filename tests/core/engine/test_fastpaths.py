@@ -11,9 +11,10 @@ import torch
 
 from core.engine.checkpoint import HParams
 from core.engine.fastpaths import (
-    AGREEMENT_GATE, SNR_GATE_DB, Bf16Decoder, FastPaths, Int8Linear, decoder_snr, greedy_agreement,
-    int8_available, quantize_gpt, snr_db, use_bf16_decoder,
+    AGREEMENT_GATE, SNR_GATE_DB, Bf16Decoder, FastPaths, Int8Linear, cpu_has_native_bf16, decoder_snr,
+    greedy_agreement, int8_available, quantize_gpt, snr_db, use_bf16_bert, use_bf16_decoder,
 )
+from core.engine.fastpaths import _Fp32Stage
 from core.engine.gpt import GPTConfig, Text2Semantic, load_gpt
 from core.engine.pipeline import SynthesisOptions, Synthesizer
 from core.engine.sovits import SoVITS, SoVITSConfig, fold_weight_norm, load_sovits
@@ -128,6 +129,72 @@ def test_int8_gpt_sampling_runs_batched():
     assert [t.numel() <= 12 for t in out] == [True, True]
 
 
+def test_bf16_kv_cache_greedy_agreement_small_random():
+    gpt = small_gpt()
+    cand = copy.deepcopy(gpt)
+    cand.kv_dtype = torch.bfloat16
+    assert cand.new_cache(1, 8).k[0].dtype == torch.bfloat16 and gpt.new_cache(1, 8).k[0].dtype == torch.float32
+    res = greedy_agreement(gpt, cand, *gpt_inputs(gpt), steps=50)
+    assert res["agreement"] >= AGREEMENT_GATE, res
+
+
+@needs_int8
+def test_int8_with_bf16_kv_cache_greedy_agreement_small_random():
+    gpt = small_gpt()
+    cand = quantize_gpt(gpt)
+    cand.kv_dtype = torch.bfloat16
+    res = greedy_agreement(gpt, cand, *gpt_inputs(gpt), steps=50)
+    assert res["agreement"] >= AGREEMENT_GATE, res
+
+
+@needs_int8
+def test_int8_gpt_is_batch_invariant():
+    """The int8 GPT (the CPU default): a batch of texts decodes to the tokens each text gets
+    alone. (Not asserted for the bf16 KV cache: its rounding of attention sums over differently
+    padded rows can flip a near-tied token, which is why that lever is off by default.)"""
+    gpt = quantize_gpt(small_gpt())
+    x, bert, p = gpt_inputs(gpt, text=30)
+    texts, berts = [x[0], x[0, :18], x[0, 5:27]], [bert[0], bert[0, :, :18], bert[0, :, 5:27]]
+    together = gpt.generate(texts, berts, p[0], top_k=1, max_new_tokens=20, eos_disabled=True)
+    alone = [gpt.generate([t], [b], p[0], top_k=1, max_new_tokens=20, eos_disabled=True)[0]
+             for t, b in zip(texts, berts)]
+    assert all(torch.equal(a, b) for a, b in zip(together, alone))
+
+
+# ---------------------------------------------------------------------------------- BERT
+
+
+def test_bf16_bert_gate_converts_and_keeps_features_close(tiny_bert):
+    from core.engine.features import char_features, load_bert
+
+    bert = load_bert(tiny_bert)
+    text = "今天天气很好"
+    ref = char_features(bert, text)
+    used, snr = use_bf16_bert(bert)
+    assert used and snr >= SNR_GATE_DB
+    assert all(p.dtype == torch.bfloat16 for p in bert.model.parameters())
+    got = char_features(bert, text)
+    assert got.dtype == torch.float32 and snr_db(got, ref) >= SNR_GATE_DB
+
+
+def test_bf16_bert_refused_below_gate_restores_fp32(tiny_bert):
+    from core.engine.features import char_features, load_bert
+
+    bert = load_bert(tiny_bert)
+    ref = char_features(bert, "今天天气很好")
+    used, snr = use_bf16_bert(bert, gate_db=500.0)
+    assert not used and np.isfinite(snr)
+    assert all(p.dtype == torch.float32 for p in bert.model.parameters())
+    assert torch.equal(char_features(bert, "今天天气很好"), ref)
+
+
+def test_greedy_agreement_with_bf16_rounded_bert_features():
+    gpt = small_gpt()
+    x, bert, p = gpt_inputs(gpt)
+    res = greedy_agreement(gpt, gpt, x, bert, p, steps=30, candidate_bert=bert.bfloat16().float())
+    assert res["agreement"] >= AGREEMENT_GATE, res
+
+
 # ---------------------------------------------------------------------------------- SoVITS
 
 
@@ -154,6 +221,9 @@ def test_bf16_decoder_snr_gate():
     fp32 = copy.deepcopy(model)
     used, snr = use_bf16_decoder(model)
     assert used and isinstance(model.dec, Bf16Decoder) and snr >= SNR_GATE_DB
+    # the narrow last stages (and the output conv) stay fp32: bf16 there is slow for new lengths
+    assert isinstance(model.dec.inner.conv_post, _Fp32Stage)
+    assert isinstance(model.dec.inner.ups[-1], _Fp32Stage)
     # The whole decode (not only the gate's probe) stays above the gate.
     with torch.inference_mode():
         ref, got = decode(fp32, *sovits_inputs(fp32)), decode(model, *sovits_inputs(fp32))
@@ -187,6 +257,12 @@ def test_cpu_default_turns_levers_on(fast_synth):
     assert rep.fold_weight_norm and rep.warmup_s is not None
     assert rep.overlap == ((os.cpu_count() or 1) >= 4)
     assert rep.int8_gpt == int8_available()
+    assert not rep.bf16_kv_cache  # off by default (not batch-invariant, see fastpaths)
+    assert rep.bf16_bert == cpu_has_native_bf16()
+    if rep.bf16_bert:
+        assert rep.bf16_bert_snr_db >= SNR_GATE_DB
+        assert next(fast_synth.bert.model.parameters()).dtype == torch.bfloat16
+    assert (fast_synth.gpt.kv_dtype == torch.bfloat16) == rep.bf16_kv_cache
     assert not any(n.endswith("weight_g") for n, _ in fast_synth.sovits.named_parameters())
     assert FastPaths.for_device("cpu").int8_gpt and FastPaths.for_device("cpu").bf16_decoder
     assert not FastPaths.for_device("cuda").int8_gpt
@@ -230,10 +306,18 @@ def test_overlapped_stream_closed_early_is_clean(fast_synth):
     assert fast_synth.synthesize(LONG, opts).size > 0
 
 
+def test_bf16_kv_cache_switch(model_paths):
+    s = Synthesizer(model_paths, fast=FastPaths(bf16_kv_cache=True, warmup=False))
+    assert s.fast_report.bf16_kv_cache == cpu_has_native_bf16()
+    assert (s.gpt.new_cache(1, 4).k[0].dtype == torch.bfloat16) == s.fast_report.bf16_kv_cache
+
+
 def test_plain_path_is_untouched(model_paths, ref_wav):
     s = Synthesizer(model_paths, fast=FastPaths.plain())
     rep = s.fast_report
-    assert not (rep.int8_gpt or rep.fold_weight_norm or rep.bf16_decoder or rep.overlap)
+    assert not (rep.int8_gpt or rep.fold_weight_norm or rep.bf16_decoder or rep.overlap or rep.bf16_kv_cache
+                or rep.bf16_bert)
+    assert s.gpt.kv_dtype is None
     assert rep.warmup_s is None
     assert type(s.gpt.h.layers[0].linear1) is torch.nn.Linear
     assert any(n.endswith("weight_g") for n, _ in s.sovits.named_parameters())

@@ -49,15 +49,28 @@ def test_bert_features_expand_chinese_and_zero_english(bert):
     assert col == feats.shape[1]
 
 
-def test_char_features_equal_whole_string_tokenisation(bert):
+def test_char_features_equal_whole_string_tokenisation(bert, tiny_bert):
     # We tokenise characters as pre-split words; for Han text + marks it must be what the
-    # original's whole-string tokenisation gives (same ids, so the same hidden states).
+    # original's whole-string tokenisation gives (same ids, so the same hidden states), through
+    # the whole masked-LM model as the original runs it (ours is trimmed after the feature layer).
+    from transformers import AutoModelForMaskedLM
+
     text = "今天天气很好,我们去公园."
     enc = bert.tokenizer(text, return_tensors="pt")
     assert enc["input_ids"].shape[1] == len(text) + 2
+    whole = AutoModelForMaskedLM.from_pretrained(str(tiny_bert), local_files_only=True).eval()
     with torch.inference_mode():
-        ref = bert.model(**enc, output_hidden_states=True).hidden_states[-3][0, 1:-1]
+        ref = whole(**enc, output_hidden_states=True).hidden_states[-3][0, 1:-1]
     assert torch.allclose(char_features(bert, text), ref, atol=1e-5)
+
+
+def test_bert_is_trimmed_after_the_feature_layer(bert, tiny_bert):
+    from transformers import AutoModelForMaskedLM
+
+    whole = AutoModelForMaskedLM.from_pretrained(str(tiny_bert), local_files_only=True).eval()
+    assert bert.layer == -1 and not hasattr(bert.model, "cls")  # no masked-LM head
+    assert len(bert.model.encoder.layer) == whole.config.num_hidden_layers - 2
+    assert sum(p.numel() for p in bert.model.parameters()) < sum(p.numel() for p in whole.parameters())
 
 
 def test_one_row_per_character_even_for_spaces_and_long_text(bert):

@@ -7,7 +7,9 @@ is only used where it is known to give the same output within its gate:
 | --- | --- | --- |
 | `fold_weight_norm` | bakes SoVITS's weight_g/weight_v into plain weights at load | == plain within 1e-5 (tests) |
 | `int8_gpt` | the GPT's 24 x 4 transformer linears as per-channel int8 weights, dynamically quantised activations (fbgemm/oneDNN kernels) | >= 95 % same greedy tokens over 50 steps (tests, `voicebank bench`) |
-| `bf16_kv_cache` | the GPT's key/value cache (and so decode attention) in bf16: half the bytes read per decode step; only on CPUs with native bf16; OFF by default (not exactly batch-invariant) | >= 95 % same greedy tokens over 50 steps, with int8 (tests, `voicebank bench`) |
+| `lean_int8` | int8 decode steps (<= 8 rows) write the scaled input into a preallocated buffer whose probe columns are filled once: ~6 ops per linear instead of ~10 | bit-identical to `int8_gpt` alone (tests) |
+| `fused_decode` | int8 decode steps run the 24 layers as one plain function (`FusedDecode`) instead of ~190 module calls | bit-identical to `int8_gpt` alone (tests) |
+| `bf16_kv_cache` | the GPT's key/value cache (and so decode attention) in bf16: half the bytes read per decode step; only on CPUs with native bf16; on by default, at the cost of EXACT batch invariance (a batched row can differ from the text alone on a near-tied token; `--no-bf16-kv-cache` restores it) | >= 95 % same greedy tokens over 50 steps, with int8 (tests, `voicebank bench`) |
 | `bf16_decoder` | the HiFi-GAN generator under bf16 autocast, its narrow last stages (< 128 channels) kept fp32 (bf16 there costs ~3 s of oneDNN set-up per new length) | only on CPUs with native bf16 (AVX512-BF16 / AMX) and only if its output is >= 30 dB SNR against fp32 on the loaded model (checked at load, every time) |
 | `cuda_graph` | CUDA only: the GPT decodes over a static KV cache with its decode step captured as a CUDA graph (`core.engine.cuda_decode`); falls back to the eager step if capture fails. UNMEASURED (no GPU when written) | same greedy tokens as the eager path (tests, CPU without a graph) |
 | `bf16_bert` | BERT-large's weights in bf16 (1.3 GB -> 0.65 GB, and about 2.5x faster), only on CPUs with native bf16 | its features >= 30 dB SNR against fp32 on the loaded model (checked at load, every time; fp32 kept otherwise) and >= 95 % same greedy GPT tokens (`voicebank bench`) |
@@ -29,6 +31,7 @@ import copy
 import math
 import os
 import platform
+import threading
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -42,7 +45,8 @@ from torch import Tensor, nn
 from core.engine.gpt import SelfAttention, Text2Semantic, cached_keys_values
 
 __all__ = [
-    "FastPaths", "FastPathReport", "Int8Linear", "Int8SelfAttention", "Bf16Decoder",
+    "FastPaths", "FastPathReport", "Int8Linear", "Int8SelfAttention", "Bf16Decoder", "FusedDecode",
+    "use_lean_int8",
     "quantize_gpt", "use_bf16_bert", "int8_available", "cpu_has_native_bf16", "snr_db", "decoder_snr",
     "greedy_agreement", "use_bf16_decoder", "fold_sovits", "apply_fast_paths",
 ]
@@ -54,11 +58,15 @@ AGREEMENT_GATE = 0.95
 @dataclass
 class FastPaths:
     int8_gpt: bool = True
+    lean_int8: bool = True
+    fused_decode: bool = True
     fold_weight_norm: bool = True
     bf16_decoder: bool = True
-    # Off by default: bf16 rounding of attention sums over differently padded rows can flip a
-    # near-tied token, so batched decoding would no longer give one-at-a-time's exact tokens.
-    bf16_kv_cache: bool = False
+    # On by default (native-bf16 CPUs only): ~1 ms of a ~10 ms decode step. It trades EXACT batch
+    # invariance for speed: bf16 rounding of attention sums over differently left-padded rows can
+    # flip a near-tied token, so a batched row may differ from the same text decoded alone (the
+    # int8 GPT alone is exactly batch-invariant). Within the >= 95 % greedy-agreement gate.
+    bf16_kv_cache: bool = True
     cuda_graph: bool = True
     bf16_bert: bool = True
     threads: int | None = None
@@ -68,8 +76,9 @@ class FastPaths:
     @classmethod
     def plain(cls) -> "FastPaths":
         """The reference path: fp32 everywhere, sequential, nothing changed at load."""
-        return cls(int8_gpt=False, fold_weight_norm=False, bf16_decoder=False, bf16_kv_cache=False,
-                   cuda_graph=False, bf16_bert=False, threads=None, overlap=False, warmup=False)
+        return cls(int8_gpt=False, lean_int8=False, fused_decode=False, fold_weight_norm=False,
+                   bf16_decoder=False, bf16_kv_cache=False, cuda_graph=False, bf16_bert=False,
+                   threads=None, overlap=False, warmup=False)
 
     @classmethod
     def for_device(cls, device: torch.device | str) -> "FastPaths":
@@ -78,14 +87,17 @@ class FastPaths:
             # Overlap runs two 2-thread pools at once; on 2 cores that oversubscribes them, and
             # OpenMP's busy-waiting then collapses (measured: 10x slower GPT under contention).
             return cls(overlap=(os.cpu_count() or 1) >= 4)
-        return cls(int8_gpt=False, fold_weight_norm=True, bf16_decoder=False, bf16_kv_cache=False,
-                   cuda_graph=True, bf16_bert=False, threads=None, overlap=False, warmup=True)
+        return cls(int8_gpt=False, lean_int8=False, fused_decode=False, fold_weight_norm=True,
+                   bf16_decoder=False, bf16_kv_cache=False, cuda_graph=True, bf16_bert=False,
+                   threads=None, overlap=False, warmup=True)
 
 
 @dataclass
 class FastPathReport:
     """What was actually switched on at load (a lever can be asked for and still refused)."""
     int8_gpt: bool = False
+    lean_int8: bool = False
+    fused_decode: bool = False
     fold_weight_norm: bool = False
     bf16_decoder: bool = False
     bf16_snr_db: float | None = None
@@ -153,7 +165,14 @@ class Int8Linear(nn.Module):
         probe[0, 0], probe[0, 1] = 1.0, (0.0 if nonneg else -1.0)
         self.register_buffer("probe", probe, persistent=False)
 
+    lean = False  # decode fast path (`FastPaths.lean_int8`): same numerics, fewer ops per call
+    LEAN_MAX_ROWS = 8  # decode batches (the pipeline's default batch); prefill takes the general path
+
     def forward(self, x: Tensor) -> Tensor:
+        if self.lean and x.dtype == torch.float32 and torch.is_inference_mode_enabled():
+            rows = x.numel() // self.in_features
+            if rows <= self.LEAN_MAX_ROWS:
+                return self._lean(x, rows)
         shape = x.shape
         x2 = x.reshape(-1, shape[-1])
         x2 = x2 if x2.dtype == torch.float32 else x2.float()
@@ -163,13 +182,44 @@ class Int8Linear(nn.Module):
         y = y.mul_(s) if self.bias is None else torch.addcmul(self.bias, y, s)
         return y.reshape(*shape[:-1], self.out_features)
 
+    def _lean(self, x: Tensor, rows: int) -> Tensor:
+        """`forward` for a few rows (a decode step) in 6 ops instead of ~10: the kernel's input
+        lives in a buffer per thread and row count whose probe columns are filled once, and x / s
+        is written straight into it. Bit-identical to the general path (same ops, same order).
+        Thread-local, so the overlap worker never shares one, and freed with its thread (at most
+        8 row counts x ~14 KB x 96 linears = ~12 MB per thread for batched decoding)."""
+        bufs = self._bufs
+        buf = bufs.get(rows)
+        if buf is None:
+            buf = torch.empty(rows, self.in_features + PROBE_COLUMNS)
+            buf[:, self.in_features:] = self.probe
+            bufs[rows] = buf
+        x2 = x if x.dim() == 2 else x.reshape(rows, self.in_features)
+        xs = buf[:, :self.in_features]
+        torch.abs(x2, out=xs)
+        s = xs.amax(dim=1, keepdim=True).clamp_min_(1e-30)
+        torch.div(x2, s, out=xs)
+        y = torch.ops.quantized.linear_dynamic(buf, self._packed, False)
+        y = y.mul_(s) if self.bias is None else torch.addcmul(self.bias, y, s)
+        return y if x.dim() == 2 else y.view(*x.shape[:-1], self.out_features)
+
+    @property
+    def _bufs(self) -> dict:
+        local = self.__dict__.get("_lean_local")
+        if local is None:
+            local = self.__dict__["_lean_local"] = threading.local()
+        bufs = getattr(local, "bufs", None)
+        if bufs is None:
+            bufs = local.bufs = {}
+        return bufs
+
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, int8"
 
     def __deepcopy__(self, memo):  # packed params are not deep-copyable; they are immutable
         new = self.__class__.__new__(self.__class__)
         new.__dict__ = {k: (v if k == "_packed" else copy.deepcopy(v, memo))
-                        for k, v in self.__dict__.items()}
+                        for k, v in self.__dict__.items() if k != "_lean_local"}
         return new
 
 
@@ -209,6 +259,51 @@ def quantize_gpt(model: Text2Semantic, inplace: bool = False) -> Text2Semantic:
         layer.linear2 = Int8Linear(layer.linear2.weight, layer.linear2.bias, nonneg=True)  # after ReLU
     q.int8 = True  # marker for reports
     return q
+
+
+def use_lean_int8(model: Text2Semantic, on: bool = True) -> int:
+    """Switch every Int8Linear of `model` to (or off) its lean decode path; returns how many."""
+    n = 0
+    for m in model.modules():
+        if isinstance(m, Int8Linear):
+            m.lean = on
+            n += 1
+    return n
+
+
+class FusedDecode:
+    """A decode step through an int8 GPT's layers as one plain function (`Text2Semantic.decode_layers`).
+
+    The same ops in the same order as `Stack` -> `Block` -> `Int8SelfAttention` (bit-identical
+    output), without the ~8 module calls per layer (192 per step) and their Python overhead;
+    the linears' `forward` is called directly and the ReLU is in place.
+    """
+
+    def __init__(self, model: Text2Semantic) -> None:
+        self.layers = []
+        for layer in model.h.layers:
+            att = layer.self_attn
+            if not isinstance(att, Int8SelfAttention) or layer.training:
+                raise ValueError("FusedDecode needs an int8 GPT in eval mode (quantize_gpt)")
+            n1, n2 = layer.norm1, layer.norm2
+            self.layers.append((att.in_proj.forward, att.out_proj.forward, layer.linear1.forward,
+                                layer.linear2.forward, att.n_head, (n1.weight, n1.bias, n1.eps),
+                                (n2.weight, n2.bias, n2.eps)))
+
+    def __call__(self, x: Tensor, mask: Tensor | None, cache: Any) -> Tensor:
+        start = cache.length
+        B, T, D = x.shape
+        shape = (D,)
+        for i, (in_proj, out_proj, lin1, lin2, H, (w1, b1, e1), (w2, b2, e2)) in enumerate(self.layers):
+            q, k, v = in_proj(x).view(B, T, 3, H, D // H).permute(2, 0, 3, 1, 4)
+            q, k, v = cached_keys_values(q, k, v, (cache.k[i], cache.v[i]), start)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            if y.dtype != x.dtype:
+                y = y.to(x.dtype)
+            x = F.layer_norm(x + out_proj(y.transpose(1, 2).reshape(B, T, D)), shape, w1, b1, e1)
+            x = F.layer_norm(x + lin2(lin1(x).relu_()), shape, w2, b2, e2)
+        cache.length = start + T
+        return x
 
 
 @torch.inference_mode()
@@ -427,6 +522,11 @@ def apply_fast_paths(synth: Any, fast: FastPaths) -> FastPathReport:
         if int8_available():
             synth.gpt = quantize_gpt(synth.gpt, inplace=True)
             rep.int8_gpt = True
+            if fast.lean_int8:
+                rep.lean_int8 = use_lean_int8(synth.gpt) > 0
+            if fast.fused_decode:
+                synth.gpt.decode_layers = FusedDecode(synth.gpt)
+                rep.fused_decode = True
         else:
             rep.notes.append("int8 GPT unavailable (no int8 kernels in this PyTorch); fp32 used")
     if fast.bf16_kv_cache and dev.type == "cpu":

@@ -283,6 +283,8 @@ def structure_mask(n_text: int, n_audio: int, device: torch.device | str | None 
 class Text2Semantic(nn.Module):
     kv_dtype: torch.dtype | None = None  # the KV cache's dtype; None = the weights' (a fast path may set bf16)
     static_decode: Any = None  # a `cuda_decode.StaticDecode`: static cache + CUDA-graph decode step
+    # A fast path's stand-in for `self.h` in decode steps (`fastpaths.FusedDecode`): (x, mask, cache) -> x
+    decode_layers: Any = None
 
     def __init__(self, cfg: GPTConfig) -> None:
         super().__init__()
@@ -395,6 +397,8 @@ class Text2Semantic(nn.Module):
         mask = None
         if cache.key_mask is not None:
             mask = cache.key_mask[:, None, None, :cache.length + 1]
+        if self.decode_layers is not None:
+            return self.decode_layers(e, mask, cache)[:, -1]
         return self.h(e, mask, cache)[:, -1]
 
     @torch.inference_mode()

@@ -93,3 +93,5 @@ def test_cli_memory_and_switch_options():
     bench_cli.add_bench_parser(parser.add_subparsers(dest="cmd"))
     args = parser.parse_args(["bench", "--memory", "--memory-dir", "x", "--bf16-kv-cache", "--no-cuda-graph"])
     assert args.memory and args.memory_dir == "x" and args.bf16_kv_cache and args.no_cuda_graph
+    args = parser.parse_args(["bench", "--no-lean-int8", "--no-fused-decode", "--no-bf16-kv-cache"])
+    assert args.no_lean_int8 and args.no_fused_decode and args.no_bf16_kv_cache and not args.no_int8_gpt

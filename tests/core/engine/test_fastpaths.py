@@ -11,8 +11,9 @@ import torch
 
 from core.engine.checkpoint import HParams
 from core.engine.fastpaths import (
-    AGREEMENT_GATE, SNR_GATE_DB, Bf16Decoder, FastPaths, Int8Linear, cpu_has_native_bf16, decoder_snr,
-    greedy_agreement, int8_available, quantize_gpt, snr_db, use_bf16_bert, use_bf16_decoder,
+    AGREEMENT_GATE, SNR_GATE_DB, Bf16Decoder, FastPaths, FusedDecode, Int8Linear, cpu_has_native_bf16,
+    decoder_snr, greedy_agreement, int8_available, quantize_gpt, snr_db, use_bf16_bert, use_bf16_decoder,
+    use_lean_int8,
 )
 from core.engine.fastpaths import _Fp32Stage
 from core.engine.gpt import GPTConfig, Text2Semantic, load_gpt
@@ -112,6 +113,55 @@ def test_int8_linear_is_batch_invariant():
 
 
 @needs_int8
+def test_lean_int8_linear_is_bit_identical():
+    """The decode fast path computes exactly what the general path does, for 2-D and 3-D inputs,
+    signed and after-ReLU inputs, a zero row, and a non-contiguous input; prefill-sized inputs
+    and calls outside inference mode take the general path."""
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(256, 96)
+    for nonneg in (False, True):
+        plain = Int8Linear(lin.weight, lin.bias, nonneg=nonneg)
+        lean = copy.deepcopy(plain)
+        lean.lean = True
+        for shape in ((1, 256), (3, 256), (1, 1, 256), (2, 1, 256), (40, 256)):
+            x = torch.randn(*shape) * 5
+            x = x.relu() if nonneg else x
+            x.view(-1, 256)[0] = 0 if shape[0] > 1 else x.view(-1, 256)[0]
+            with torch.inference_mode():
+                for _ in range(2):  # second call reuses the buffer
+                    assert torch.equal(lean(x), plain(x)) and lean(x).shape == plain(x).shape
+        with torch.inference_mode():
+            x = torch.randn(1, 512)[:, ::2]  # non-contiguous
+            assert torch.equal(lean(x), plain(x))
+        with torch.no_grad():
+            assert torch.equal(lean(torch.ones(1, 256)), plain(torch.ones(1, 256)))
+    assert sorted(lean._bufs) == [1, 2, 3]  # no buffer for the 40-row (prefill-like) input
+    seen = []  # another thread gets its own buffers
+    t = threading.Thread(target=lambda: seen.append(len(lean._bufs)))
+    t.start(), t.join()
+    assert seen == [0]
+
+
+@needs_int8
+def test_lean_int8_and_fused_decode_give_the_same_tokens():
+    """Both decode levers are exact: the same tokens as the int8 GPT without them, greedy and
+    sampled, one text and a batch."""
+    base = quantize_gpt(small_gpt())
+    fast = copy.deepcopy(base)
+    assert use_lean_int8(fast) == 4 * 4
+    fast.decode_layers = FusedDecode(fast)
+    x, bert, p = gpt_inputs(base, text=30)
+    texts, berts = [x[0], x[0, :18]], [bert[0], bert[0, :, :18]]
+    for kw in (dict(top_k=1), dict(top_k=15, seed=7)):
+        for t, b in ((x, bert), (texts, berts)):
+            a = base.generate(t, b, p[0], max_new_tokens=30, eos_disabled=True, **kw)
+            c = fast.generate(t, b, p[0], max_new_tokens=30, eos_disabled=True, **kw)
+            assert all(torch.equal(u, v) for u, v in zip(a, c))
+    with pytest.raises(ValueError):
+        FusedDecode(small_gpt())  # fp32 layers: not for it
+
+
+@needs_int8
 def test_quantize_copy_leaves_training_model_untouched():
     gpt = small_gpt()
     before = {k: v.clone() for k, v in gpt.state_dict().items()}
@@ -149,10 +199,13 @@ def test_int8_with_bf16_kv_cache_greedy_agreement_small_random():
 
 @needs_int8
 def test_int8_gpt_is_batch_invariant():
-    """The int8 GPT (the CPU default): a batch of texts decodes to the tokens each text gets
-    alone. (Not asserted for the bf16 KV cache: its rounding of attention sums over differently
-    padded rows can flip a near-tied token, which is why that lever is off by default.)"""
+    """The int8 GPT (with its exact decode levers): a batch of texts decodes to the tokens each
+    text gets alone. (Not asserted with the bf16 KV cache, on by default: its rounding of
+    attention sums over differently padded rows can flip a near-tied token; that trade is gated
+    by greedy agreement instead.)"""
     gpt = quantize_gpt(small_gpt())
+    use_lean_int8(gpt)
+    gpt.decode_layers = FusedDecode(gpt)
     x, bert, p = gpt_inputs(gpt, text=30)
     texts, berts = [x[0], x[0, :18], x[0, 5:27]], [bert[0], bert[0, :, :18], bert[0, :, 5:27]]
     together = gpt.generate(texts, berts, p[0], top_k=1, max_new_tokens=20, eos_disabled=True)
@@ -257,7 +310,9 @@ def test_cpu_default_turns_levers_on(fast_synth):
     assert rep.fold_weight_norm and rep.warmup_s is not None
     assert rep.overlap == ((os.cpu_count() or 1) >= 4)
     assert rep.int8_gpt == int8_available()
-    assert not rep.bf16_kv_cache  # off by default (not batch-invariant, see fastpaths)
+    assert rep.lean_int8 == rep.fused_decode == rep.int8_gpt
+    assert (fast_synth.gpt.decode_layers is not None) == rep.fused_decode
+    assert rep.bf16_kv_cache == cpu_has_native_bf16()  # on by default where bf16 is native
     assert rep.bf16_bert == cpu_has_native_bf16()
     if rep.bf16_bert:
         assert rep.bf16_bert_snr_db >= SNR_GATE_DB
@@ -307,7 +362,11 @@ def test_overlapped_stream_closed_early_is_clean(fast_synth):
 
 
 def test_bf16_kv_cache_switch(model_paths):
-    s = Synthesizer(model_paths, fast=FastPaths(bf16_kv_cache=True, warmup=False))
+    s = Synthesizer(model_paths, fast=FastPaths(bf16_kv_cache=False, warmup=False))
+    assert not s.fast_report.bf16_kv_cache and s.gpt.new_cache(1, 4).k[0].dtype == torch.float32
+    assert s.fast_report.lean_int8 == s.fast_report.fused_decode == int8_available()
+    s = Synthesizer(model_paths, fast=FastPaths(lean_int8=False, fused_decode=False, warmup=False))
+    assert not (s.fast_report.lean_int8 or s.fast_report.fused_decode) and s.gpt.decode_layers is None
     assert s.fast_report.bf16_kv_cache == cpu_has_native_bf16()
     assert (s.gpt.new_cache(1, 4).k[0].dtype == torch.bfloat16) == s.fast_report.bf16_kv_cache
 
@@ -317,7 +376,8 @@ def test_plain_path_is_untouched(model_paths, ref_wav):
     rep = s.fast_report
     assert not (rep.int8_gpt or rep.fold_weight_norm or rep.bf16_decoder or rep.overlap or rep.bf16_kv_cache
                 or rep.bf16_bert)
-    assert s.gpt.kv_dtype is None
+    assert s.gpt.kv_dtype is None and s.gpt.decode_layers is None
+    assert not (rep.lean_int8 or rep.fused_decode)
     assert rep.warmup_s is None
     assert type(s.gpt.h.layers[0].linear1) is torch.nn.Linear
     assert any(n.endswith("weight_g") for n, _ in s.sovits.named_parameters())

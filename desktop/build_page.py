@@ -337,7 +337,7 @@ class BuildPage(QWidget):
             self.trust.measure(self.worker, self.context.speaker, self.context.bank.root, self.sample)
             self._set_status("Done. Listen to your recording and your new voice, one after the other.")
             self.banner.show_message("Your voice is ready. Compare it with your own recording: "
-                                     "press R, then V.", "ok")
+                                     "press R, then V. Speak with it on the Speak page (Ctrl+6).", "ok")
             if self.isVisible():
                 self.play_mine_button.setEnabled(True)
                 self.play_mine_button.setFocus()

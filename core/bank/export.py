@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 import soundfile as sf
 
 from core.audio.io import resample, write_wav
-from core.bank.files import read_json
+from core.bank.files import atomic_zip, read_json
 from core.bank.store import Bank, BankError, Speaker, now_iso
 
 MAX_RESTORE_BYTES = 50 * 1024**3   # a zip claiming more than this unpacked is refused (zip bomb)
@@ -56,19 +56,10 @@ def export_dataset(speaker: Speaker, out_dir: Path, *, use_clean: bool = True,
 def backup_speaker(speaker: Speaker, zip_path: Path) -> Path:
     """Zip the whole speaker folder (raw takes, cleaned copies, JSON). Written atomically."""
     zip_path = Path(zip_path)
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=zip_path.parent, prefix=f".{zip_path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-            zf.comment = f"voicebank speaker backup {speaker.id} {now_iso()}".encode()
-            for path in sorted(speaker.folder.rglob("*")):
-                if path.is_file() and not path.name.endswith(".part"):
-                    zf.write(path, f"{speaker.id}/{path.relative_to(speaker.folder).as_posix()}")
-        os.replace(tmp, zip_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_zip(zip_path, f"voicebank speaker backup {speaker.id} {now_iso()}".encode()) as zf:
+        for path in sorted(speaker.folder.rglob("*")):
+            if path.is_file() and not path.name.endswith(".part"):
+                zf.write(path, f"{speaker.id}/{path.relative_to(speaker.folder).as_posix()}")
     return zip_path
 
 

@@ -37,6 +37,8 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from core.bank.files import atomic_zip
+
 FORMAT_NAME = "voicebank-voice"
 FORMAT_VERSION = 1
 SUFFIX = ".voicebank"
@@ -194,11 +196,8 @@ def export_voice(voice_folder: str | os.PathLike, out_path: str | os.PathLike,
     manifest["package_sha256"] = manifest_sha256(manifest)
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".part")
-    os.close(fd)
     try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-            zf.comment = f"{FORMAT_NAME} {FORMAT_VERSION}".encode()
+        with atomic_zip(out_path, f"{FORMAT_NAME} {FORMAT_VERSION}".encode()) as zf:
             zf.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
             for path, arcname in sources:
                 if arcname == f"{VOICE_DIR}/voice.json":
@@ -207,14 +206,9 @@ def export_voice(voice_folder: str | os.PathLike, out_path: str | os.PathLike,
                     # fp16 weights barely compress: storing the model files saves time.
                     kind = zipfile.ZIP_STORED if path.suffix in (".ckpt", ".pth") else zipfile.ZIP_DEFLATED
                     zf.write(path, arcname, compress_type=kind)
-        os.replace(tmp, out_path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise VoicePackageError(f"Could not write {out_path} ({exc.strerror or exc}). Check the "
                                 "disk has space and the folder is writable.") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return out_path
 
 

@@ -28,6 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from core.voices.files import BASE_FILES, BASE_MODEL, VOICES, card_model_path
+
 from .errors import BuildCancelled, BuildError
 
 __all__ = [
@@ -36,16 +38,13 @@ __all__ = [
     "voice_model_paths", "pick_reference", "default_epochs",
 ]
 
-BASE_MODEL = "gpt-sovits-v2"
-BASE_GPT_FILE = "s1bert25hz-5kh-longer-epoch=12-step=369668.ckpt"
-BASE_G_FILE = "s2G2333k.pth"
+BASE_GPT_FILE, BASE_G_FILE = BASE_FILES["gpt"], BASE_FILES["sovits"]
 BASE_D_FILE = "s2D2333k.pth"
 HUBERT_MODEL = "chinese-hubert-base"
 BERT_MODEL = "chinese-roberta-wwm-ext-large"
 REF_MIN_S, REF_MAX_S = 3.0, 10.0
 MIN_MINUTES = 1.0          # the original's minimum; 5-30 minutes is better
 GOOD_MINUTES = 5.0
-VOICES = "voices"
 GET_MODELS = ("Install them from the build page, or with `voicebank models download` "
               "(or `voicebank models import FOLDER` for files you already have).")
 
@@ -532,11 +531,5 @@ def voice_model_paths(folder: Path, card: VoiceCard | None = None) -> tuple[Path
     if card is None:
         card = _card(_read_json(folder / "voice.json") or {})
     base = _paths(BuildConfig(speaker_id=""))
-
-    def resolve(rel: str, default: Path) -> Path:
-        if not rel:
-            return default
-        p = Path(rel)
-        return p if p.is_absolute() else folder / p
-
-    return resolve(card.gpt_path, base["gpt"]), resolve(card.sovits_path, base["g"])
+    return (card_model_path(folder, card.gpt_path) or base["gpt"],
+            card_model_path(folder, card.sovits_path) or base["g"])

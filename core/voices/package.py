@@ -38,6 +38,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from core.bank.files import atomic_zip
+from core.voices.files import card_model_path
 
 FORMAT_NAME = "voicebank-voice"
 FORMAT_VERSION = 1
@@ -129,7 +130,7 @@ def _export_sources(voice_folder: Path, card) -> tuple[list[tuple[Path, str]], A
         rel = getattr(card, attr)
         if not rel:
             continue                    # zero-shot: the base models of the model store
-        path = Path(rel) if Path(rel).is_absolute() else voice_folder / rel
+        path = card_model_path(voice_folder, rel)
         if not path.is_file():
             raise VoicePackageError(f"The voice's model file {path} is missing, so the voice cannot "
                                     "be exported. Build the voice again.")

@@ -59,6 +59,28 @@ def _transformers() -> str:
     return f"transformers {transformers.__version__}"
 
 
+def _fast_decode() -> str:
+    """The CPU speed levers that can fail in an installation: int8 kernels and TorchScript (it
+    needs core/engine/scripted_decode.py's source, which the bundle must ship)."""
+    import torch
+
+    from core.engine.fastpaths import int8_available, quantize_gpt
+    from core.engine.gpt import GPTConfig, Text2Semantic
+    from core.engine.scripted_decode import ScriptedDecode
+
+    if not int8_available():
+        return "no int8 kernels in this PyTorch: synthesis runs in fp32 (slower)"
+    torch.manual_seed(0)
+    gpt = quantize_gpt(Text2Semantic(GPTConfig(n_layer=1, hidden_dim=32, embedding_dim=32, n_head=2,
+                                               linear_units=64)).eval(), inplace=True)
+    try:
+        ScriptedDecode(gpt)
+    except Exception as exc:
+        raise RuntimeError(f"the TorchScript decode step cannot be built ({exc}); synthesis still "
+                           "works, about 1.5x slower") from exc
+    return "int8 GPT and the TorchScript decode step work"
+
+
 def _devices() -> str:
     from core.audio.capture import list_input_devices
 
@@ -100,7 +122,7 @@ def run_selftest(record_s: float = 0.0, say: Callable[[str], None] = print) -> i
     """Run every check, printing one line each; returns the number that failed."""
     checks: list[tuple[str, Callable[[], str]]] = [
         ("resources", _resources), ("text", _text), ("denoise", _denoise), ("torch", _torch),
-        ("transformers", _transformers), ("microphones", _devices)]
+        ("transformers", _transformers), ("fast synthesis", _fast_decode), ("microphones", _devices)]
     if record_s > 0:
         checks.append(("recording", _record(record_s)))
     failed = 0

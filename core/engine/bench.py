@@ -24,7 +24,7 @@ JSON keys (`--json`; seconds unless the name says otherwise):
 | machine.load_before / load_after | 1-min load average before and after (other work on the box) |
 | config.quick, runs, models ("full"/"reduced"), seed | the run's settings |
 | config.text_phones, prompt_phones, prompt_tokens, new_tokens | the standard workload's sizes |
-| fast_paths | what the pipeline switched on (`FastPathReport`: int8_gpt, lean_int8, fused_decode, fold_weight_norm, bf16_decoder, bf16_snr_db, bf16_kv_cache, cuda_graph, bf16_bert, bf16_bert_snr_db, threads, overlap, warmup_s, notes) |
+| fast_paths | what the pipeline switched on (`FastPathReport`: int8_gpt, lean_int8, fused_decode, scripted_decode, fold_weight_norm, chunked_decoder, bf16_decoder, bf16_snr_db, bf16_kv_cache, cuda_graph, bf16_bert, bf16_bert_snr_db, threads, overlap, warmup_s, notes) |
 | load_s | building the pipeline from in-memory models: fast-path conversion + warm-up |
 | reference_s | preparing the reference once (HuBERT + BERT + spectrogram; then cached per voice) |
 | gpt_prefill_ms | GPT prefill of text + prompt (one pass) |
@@ -47,7 +47,7 @@ JSON keys (`--json`; seconds unless the name says otherwise):
 | long.sequential_total_s / overlapped_total_s | total_s with overlap off / on (both always measured) |
 | gates.int8_agreement | share of the first 50 greedy steps where the pipeline's fast GPT (int8, bf16 KV cache, as switched on) fed by its fast BERT (bf16) picks the token of the fp32 GPT fed by the fp32 BERT (gate >= 0.95; null if all are off) |
 | gates.int8_free_running_prefix | leading greedy tokens identical when both run free |
-| gates.bf16_snr_db | bf16 decoder vs fp32 output SNR on the loaded model (gate >= 30 dB; null if not tried) |
+| gates.bf16_snr_db | bf16 decoder (chunked, as the pipeline runs it) vs the fp32 whole-sequence generator: output SNR on the loaded model (gate >= 30 dB; null if not tried) |
 | train.sovits / train.gpt | {batch, frames or tokens, fp32: {steps_per_s, peak_mb}, amp: {...} or null (CUDA only)} |
 
 Training figures are one optimiser step of the generator (SoVITS: reconstruction + KL-like +
@@ -99,8 +99,8 @@ JSON_KEYS = (
     "machine.native_bf16", "machine.load_before", "machine.load_after",
     "config.quick", "config.runs", "config.models", "config.seed", "config.text_phones",
     "config.prompt_phones", "config.prompt_tokens", "config.new_tokens",
-    "fast_paths.int8_gpt", "fast_paths.lean_int8", "fast_paths.fused_decode",
-    "fast_paths.fold_weight_norm", "fast_paths.bf16_decoder",
+    "fast_paths.int8_gpt", "fast_paths.lean_int8", "fast_paths.fused_decode", "fast_paths.scripted_decode",
+    "fast_paths.fold_weight_norm", "fast_paths.chunked_decoder", "fast_paths.bf16_decoder",
     "fast_paths.bf16_snr_db", "fast_paths.bf16_kv_cache", "fast_paths.cuda_graph",
     "fast_paths.bf16_bert", "fast_paths.bf16_bert_snr_db", "fast_paths.threads", "fast_paths.overlap", "fast_paths.warmup_s",
     "fast_paths.notes", "load_s", "reference_s", "gpt_prefill_ms", "gpt_tokens_per_s", "gpt_s",
@@ -532,8 +532,8 @@ def run_bench(device: str = "cpu", quick: bool = False, runs: int | None = None,
 
 def format_result(r: dict) -> str:
     c, f = r["config"], r["fast_paths"]
-    on = [k for k in ("int8_gpt", "lean_int8", "fused_decode", "bf16_kv_cache", "cuda_graph", "bf16_bert",
-                      "fold_weight_norm", "bf16_decoder",
+    on = [k for k in ("int8_gpt", "lean_int8", "fused_decode", "scripted_decode", "bf16_kv_cache",
+                      "cuda_graph", "bf16_bert", "fold_weight_norm", "chunked_decoder", "bf16_decoder",
                       "overlap")
           if f.get(k)]
     lines = [

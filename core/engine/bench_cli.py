@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
+# FastPaths switches that get a --no-<lever> flag (the names of its fields)
+LEVERS = ("int8_gpt", "lean_int8", "fused_decode", "scripted_decode", "bf16_kv_cache", "fold_weight_norm",
+          "chunked_decoder", "bf16_decoder", "cuda_graph", "overlap", "warmup")
 
 def add_bench_parser(subparsers) -> None:
     p = subparsers.add_parser("bench", help="measure synthesis and fine-tuning speed (random full-size models)")
@@ -14,9 +17,9 @@ def add_bench_parser(subparsers) -> None:
     p.add_argument("--runs", type=int, default=None, help="measured runs per figure (default 3, quick 1)")
     p.add_argument("--no-train", action="store_true", help="skip the fine-tuning figures")
     p.add_argument("--plain", action="store_true", help="the fp32 reference path (every fast path off)")
-    for name in ("int8-gpt", "lean-int8", "fused-decode", "bf16-kv-cache", "fold-weight-norm",
-                 "bf16-decoder", "cuda-graph", "overlap", "warmup"):
-        p.add_argument(f"--no-{name}", action="store_true", help=f"turn the {name} fast path off")
+    for name in LEVERS:
+        flag = name.replace("_", "-")
+        p.add_argument(f"--no-{flag}", action="store_true", help=f"turn the {flag} fast path off")
     p.add_argument("--bf16-kv-cache", action="store_true",
                    help="GPT key/value cache in bf16 (the CPU default already; kept for old command lines)")
     p.add_argument("--memory", action="store_true",
@@ -39,8 +42,7 @@ def cmd_bench(args) -> int:
         print(exc, file=sys.stderr)
         return 2
     fast = FastPaths.plain() if args.plain else FastPaths.for_device(dev)
-    for name in ("int8_gpt", "lean_int8", "fused_decode", "bf16_kv_cache", "fold_weight_norm",
-                 "bf16_decoder", "cuda_graph", "overlap", "warmup"):
+    for name in LEVERS:
         if getattr(args, f"no_{name}", False):
             setattr(fast, name, False)
     if getattr(args, "bf16_kv_cache", False):

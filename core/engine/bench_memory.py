@@ -140,7 +140,7 @@ def run_memory(fast=None, quick: bool = False, seed: int = 0, folder: Path | Non
 
 def format_memory(r: dict[str, Any]) -> str:
     f = r["fast_paths"]
-    on = [k for k in ("int8_gpt", "bf16_kv_cache", "bf16_bert", "fold_weight_norm", "bf16_decoder")
+    on = [k for k in ("int8_gpt", "bf16_kv_cache", "bf16_bert", "fold_weight_norm", "chunked_decoder", "bf16_decoder")
           if f.get(k)]
     return "\n".join([
         f"voicebank bench --memory ({r['models']} models loaded from files in a fresh process; "

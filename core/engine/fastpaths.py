@@ -9,8 +9,10 @@ is only used where it is known to give the same output within its gate:
 | `int8_gpt` | the GPT's 24 x 4 transformer linears as per-channel int8 weights, dynamically quantised activations (fbgemm/oneDNN kernels) | >= 95 % same greedy tokens over 50 steps (tests, `voicebank bench`) |
 | `lean_int8` | int8 decode steps (<= 8 rows) write the scaled input into a preallocated buffer whose probe columns are filled once: ~6 ops per linear instead of ~10 | bit-identical to `int8_gpt` alone (tests) |
 | `fused_decode` | int8 decode steps run the 24 layers as one plain function (`FusedDecode`) instead of ~190 module calls | bit-identical to `int8_gpt` alone (tests) |
+| `scripted_decode` | the same fused decode step as one TorchScript module (`core.engine.scripted_decode`): the ~1000 small ops of a step run from C++ instead of Python (8.5 -> 4.6 ms a step on 2 vCPU); falls back to `fused_decode` if scripting fails | bit-identical to `fused_decode` (tests) |
 | `bf16_kv_cache` | the GPT's key/value cache (and so decode attention) in bf16: half the bytes read per decode step; only on CPUs with native bf16; on by default, at the cost of EXACT batch invariance (a batched row can differ from the text alone on a near-tied token; `--no-bf16-kv-cache` restores it) | >= 95 % same greedy tokens over 50 steps, with int8 (tests, `voicebank bench`) |
-| `bf16_decoder` | the HiFi-GAN generator under bf16 autocast, its narrow last stages (< 128 channels) kept fp32 (bf16 there costs ~3 s of oneDNN set-up per new length) | only on CPUs with native bf16 (AVX512-BF16 / AMX) and only if its output is >= 30 dB SNR against fp32 on the loaded model (checked at load, every time) |
+| `chunked_decoder` | the HiFi-GAN generator runs over overlapping chunks of two fixed sizes (`core.engine.chunked_vocoder`): oneDNN never sets up a new shape for a new sentence length, and small chunks stay in cache | == plain within float rounding in fp32 (tests: the context covers the receptive field) |
+| `bf16_decoder` | the generator under bf16 autocast (with `chunked_decoder`, every stage; without it, whole-sequence bf16, which pays ~1 s of oneDNN set-up per new length: the bench's A/B only) | only on CPUs with native bf16 (AVX512-BF16 / AMX) and only if its output is >= 30 dB SNR against the fp32 whole-sequence generator on the loaded model (checked at load, every time) |
 | `cuda_graph` | CUDA only: the GPT decodes over a static KV cache with its decode step captured as a CUDA graph (`core.engine.cuda_decode`); falls back to the eager step if capture fails. UNMEASURED (no GPU when written) | same greedy tokens as the eager path (tests, CPU without a graph) |
 | `bf16_bert` | BERT-large's weights in bf16 (1.3 GB -> 0.65 GB, and about 2.5x faster), only on CPUs with native bf16 | its features >= 30 dB SNR against fp32 on the loaded model (checked at load, every time; fp32 kept otherwise) and >= 95 % same greedy GPT tokens (`voicebank bench`) |
 | `threads` | torch intra-op threads for synthesis (None: leave torch's default, all cores) | - |
@@ -42,13 +44,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from core.engine.chunked_vocoder import ChunkConfig, ChunkedGenerator
 from core.engine.gpt import SelfAttention, Text2Semantic, cached_keys_values
+from core.engine.scripted_decode import ScriptedDecode
 
 __all__ = [
-    "FastPaths", "FastPathReport", "Int8Linear", "Int8SelfAttention", "Bf16Decoder", "FusedDecode",
+    "FastPaths", "FastPathReport", "Int8Linear", "Int8SelfAttention", "FusedDecode",
     "use_lean_int8",
     "quantize_gpt", "use_bf16_bert", "int8_available", "cpu_has_native_bf16", "snr_db", "decoder_snr",
-    "greedy_agreement", "use_bf16_decoder", "fold_sovits", "apply_fast_paths",
+    "greedy_agreement", "use_cpu_decoder", "fold_sovits", "apply_fast_paths",
 ]
 
 SNR_GATE_DB = 30.0
@@ -60,7 +64,9 @@ class FastPaths:
     int8_gpt: bool = True
     lean_int8: bool = True
     fused_decode: bool = True
+    scripted_decode: bool = True
     fold_weight_norm: bool = True
+    chunked_decoder: bool = True
     bf16_decoder: bool = True
     # On by default (native-bf16 CPUs only): ~1 ms of a ~10 ms decode step. It trades EXACT batch
     # invariance for speed: bf16 rounding of attention sums over differently left-padded rows can
@@ -76,9 +82,10 @@ class FastPaths:
     @classmethod
     def plain(cls) -> "FastPaths":
         """The reference path: fp32 everywhere, sequential, nothing changed at load."""
-        return cls(int8_gpt=False, lean_int8=False, fused_decode=False, fold_weight_norm=False,
-                   bf16_decoder=False, bf16_kv_cache=False, cuda_graph=False, bf16_bert=False,
-                   threads=None, overlap=False, warmup=False)
+        return cls(int8_gpt=False, lean_int8=False, fused_decode=False, scripted_decode=False,
+                   fold_weight_norm=False, chunked_decoder=False, bf16_decoder=False,
+                   bf16_kv_cache=False, cuda_graph=False, bf16_bert=False, threads=None,
+                   overlap=False, warmup=False)
 
     @classmethod
     def for_device(cls, device: torch.device | str) -> "FastPaths":
@@ -87,9 +94,10 @@ class FastPaths:
             # Overlap runs two 2-thread pools at once; on 2 cores that oversubscribes them, and
             # OpenMP's busy-waiting then collapses (measured: 10x slower GPT under contention).
             return cls(overlap=(os.cpu_count() or 1) >= 4)
-        return cls(int8_gpt=False, lean_int8=False, fused_decode=False, fold_weight_norm=True,
-                   bf16_decoder=False, bf16_kv_cache=False, cuda_graph=True, bf16_bert=False,
-                   threads=None, overlap=False, warmup=True)
+        return cls(int8_gpt=False, lean_int8=False, fused_decode=False, scripted_decode=False,
+                   fold_weight_norm=True, chunked_decoder=False, bf16_decoder=False,
+                   bf16_kv_cache=False, cuda_graph=True, bf16_bert=False, threads=None,
+                   overlap=False, warmup=True)
 
 
 @dataclass
@@ -98,7 +106,9 @@ class FastPathReport:
     int8_gpt: bool = False
     lean_int8: bool = False
     fused_decode: bool = False
+    scripted_decode: bool = False
     fold_weight_norm: bool = False
+    chunked_decoder: bool = False
     bf16_decoder: bool = False
     bf16_snr_db: float | None = None
     bf16_kv_cache: bool = False
@@ -385,79 +395,45 @@ def snr_db(test: Tensor, ref: Tensor) -> float:
     return 10 * math.log10(max(sig, 1e-30) / err)
 
 
-FP32_BELOW_CHANNELS = 128  # decoder stages narrower than this stay fp32 inside the bf16 decoder
-
-
-class _Fp32Stage(nn.Module):
-    """A decoder stage run in fp32 inside the bf16 decoder (a no-op outside autocast)."""
-
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, x: Tensor) -> Tensor:
-        with torch.autocast(x.device.type, enabled=False):
-            return self.inner(x.float())
-
-
-def _narrow_stages_fp32(dec: nn.Module, below: int = FP32_BELOW_CHANNELS) -> None:
-    """Wrap the generator's last, narrow upsampling stages (64, 32, 16 channels over 8-32x more
-    samples) and its output conv in `_Fp32Stage`. Measured (2 vCPU, AMX): in bf16 those convs pay
-    ~3 s of oneDNN set-up for every NEW input length (each sentence has its own), which made
-    the bf16 decoder slower than fp32 in real use (10 s: 4.8-5.2 s vs 2.2-2.5 s) although a
-    repeated length was faster (1.46 s). With them in fp32: 1.7-1.9 s for a new length, 1.48 s
-    repeated."""
-    ups, blocks = getattr(dec, "ups", None), getattr(dec, "resblocks", None)
-    pre = getattr(dec, "conv_pre", None)
-    if ups is None or blocks is None or pre is None or any(isinstance(m, _Fp32Stage) for m in ups):
-        return
-    k = len(blocks) // max(len(ups), 1)
-    for i in range(len(ups)):
-        if pre.out_channels // (2 ** (i + 1)) < below:
-            ups[i] = _Fp32Stage(ups[i])
-            for j in range(i * k, (i + 1) * k):
-                blocks[j] = _Fp32Stage(blocks[j])
-    if getattr(dec, "conv_post", None) is not None:
-        dec.conv_post = _Fp32Stage(dec.conv_post)
-
-
-class Bf16Decoder(nn.Module):
-    """Runs a (SoVITS) Generator under CPU bf16 autocast; fp32 weights, fp32 output.
-
-    Its narrow last stages stay fp32 (`_narrow_stages_fp32`: they are wrapped in the generator
-    itself, which changes nothing for fp32 use of it)."""
-
-    def __init__(self, dec: nn.Module) -> None:
-        super().__init__()
-        _narrow_stages_fp32(dec)
-        self.inner = dec
-
-    def forward(self, x: Tensor, g: Tensor | None = None) -> Tensor:
-        with torch.autocast(x.device.type, dtype=torch.bfloat16):
-            y = self.inner(x, g=g)
-        return y.float()
+def _generator(sovits: nn.Module) -> nn.Module:
+    dec = sovits.dec
+    return dec.inner if isinstance(dec, ChunkedGenerator) else dec
 
 
 @torch.inference_mode()
-def decoder_snr(sovits: nn.Module, frames: int = 100, seed: int = 0) -> float:
-    """SNR (dB) of the bf16 decoder against fp32 on a seeded random latent, in the model's own
+def decoder_snr(sovits: nn.Module, candidate: nn.Module | None = None, frames: int = 150,
+                seed: int = 0) -> float:
+    """SNR (dB) of a decoder (default: the chunked bf16 one) against the fp32 whole-sequence
+    generator, on a seeded random latent long enough to span several chunks, in the model's own
     style space (a style vector from a random spectrogram)."""
-    dec = sovits.dec.inner if isinstance(sovits.dec, Bf16Decoder) else sovits.dec
+    gen = _generator(sovits)
+    if candidate is None:
+        candidate = ChunkedGenerator(gen, torch.bfloat16)
     g = torch.Generator().manual_seed(seed)
-    p = next(dec.parameters())
+    p = next(gen.parameters())
     z = torch.randn(1, sovits.cfg.inter_channels, frames, generator=g).to(p.device)
     spec = torch.rand(1, sovits.cfg.spec_channels, frames, generator=g).to(p.device)
     ge = sovits.ref_style(spec)
-    ref = dec(z, g=ge)
-    return snr_db(Bf16Decoder(dec)(z, g=ge), ref)
+    return snr_db(candidate(z, g=ge), gen(z, g=ge))
 
 
-def use_bf16_decoder(sovits: nn.Module, gate_db: float = SNR_GATE_DB) -> tuple[bool, float]:
-    """Switch the decoder to bf16 if its SNR against fp32 reaches the gate; (used, snr)."""
-    snr = decoder_snr(sovits)
-    if snr >= gate_db and not isinstance(sovits.dec, Bf16Decoder):
-        sovits.dec = Bf16Decoder(sovits.dec)
-    return isinstance(sovits.dec, Bf16Decoder), snr
+def use_cpu_decoder(sovits: nn.Module, bf16: bool = True, chunked: bool = True,
+                    gate_db: float = SNR_GATE_DB) -> tuple[bool, float | None]:
+    """Wrap the generator in a `ChunkedGenerator`: chunked (exact) and/or bf16 (if its output
+    reaches the gate against fp32). Returns (bf16 used, its SNR or None if not asked)."""
+    gen = _generator(sovits)
+    if not (bf16 or chunked) or not ChunkedGenerator.supports(gen):
+        return False, None
+    cfg = ChunkConfig(enabled=chunked)
+    snr = None
+    if bf16:
+        candidate = ChunkedGenerator(gen, torch.bfloat16, cfg)
+        snr = decoder_snr(sovits, candidate)
+        if snr >= gate_db:
+            sovits.dec = candidate
+            return True, snr
+    sovits.dec = ChunkedGenerator(gen, None, cfg) if chunked else gen
+    return False, snr
 
 
 # --------------------------------------------------------------------------------------------
@@ -527,6 +503,13 @@ def apply_fast_paths(synth: Any, fast: FastPaths) -> FastPathReport:
             if fast.fused_decode:
                 synth.gpt.decode_layers = FusedDecode(synth.gpt)
                 rep.fused_decode = True
+                if fast.scripted_decode:
+                    try:
+                        synth.gpt.decode_layers = ScriptedDecode(synth.gpt)
+                        rep.scripted_decode = True
+                    except Exception as exc:  # a PyTorch without TorchScript, or no source to script
+                        rep.notes.append(f"scripted decode unavailable ({type(exc).__name__}: {exc}); "
+                                         "the Python fused decode step is used")
         else:
             rep.notes.append("int8 GPT unavailable (no int8 kernels in this PyTorch); fp32 used")
     if fast.bf16_kv_cache and dev.type == "cpu":
@@ -548,14 +531,15 @@ def apply_fast_paths(synth: Any, fast: FastPaths) -> FastPathReport:
                 rep.notes.append(f"bf16 BERT refused: {snr:.1f} dB SNR < {SNR_GATE_DB:.0f} dB")
         else:
             rep.notes.append("bf16 BERT off: this CPU has no native bf16")
-    if fast.bf16_decoder and dev.type == "cpu":
-        if cpu_has_native_bf16():
-            rep.bf16_decoder, snr = use_bf16_decoder(synth.sovits)
-            rep.bf16_snr_db = round(snr, 1)
-            if not rep.bf16_decoder:
-                rep.notes.append(f"bf16 decoder refused: {snr:.1f} dB SNR < {SNR_GATE_DB:.0f} dB")
-        else:
+    if (fast.bf16_decoder or fast.chunked_decoder) and dev.type == "cpu":
+        bf16 = fast.bf16_decoder and cpu_has_native_bf16()
+        if fast.bf16_decoder and not bf16:
             rep.notes.append("bf16 decoder off: this CPU has no native bf16")
+        rep.bf16_decoder, snr = use_cpu_decoder(synth.sovits, bf16=bf16, chunked=fast.chunked_decoder)
+        rep.chunked_decoder = fast.chunked_decoder and isinstance(synth.sovits.dec, ChunkedGenerator)
+        rep.bf16_snr_db = None if snr is None else round(snr, 1)
+        if bf16 and not rep.bf16_decoder and snr is not None:
+            rep.notes.append(f"bf16 decoder refused: {snr:.1f} dB SNR < {SNR_GATE_DB:.0f} dB")
     rep.overlap = bool(fast.overlap)
     return rep
 

@@ -11,11 +11,12 @@ import torch
 
 from core.engine.checkpoint import HParams
 from core.engine.fastpaths import (
-    AGREEMENT_GATE, SNR_GATE_DB, Bf16Decoder, FastPaths, FusedDecode, Int8Linear, cpu_has_native_bf16,
-    decoder_snr, greedy_agreement, int8_available, quantize_gpt, snr_db, use_bf16_bert, use_bf16_decoder,
+    AGREEMENT_GATE, SNR_GATE_DB, FastPaths, FusedDecode, Int8Linear, cpu_has_native_bf16,
+    decoder_snr, greedy_agreement, int8_available, quantize_gpt, snr_db, use_bf16_bert, use_cpu_decoder,
     use_lean_int8,
 )
-from core.engine.fastpaths import _Fp32Stage
+from core.engine.chunked_vocoder import ChunkedGenerator
+from core.engine.scripted_decode import ScriptedDecode
 from core.engine.gpt import GPTConfig, Text2Semantic, load_gpt
 from core.engine.pipeline import SynthesisOptions, Synthesizer
 from core.engine.sovits import SoVITS, SoVITSConfig, fold_weight_norm, load_sovits
@@ -272,21 +273,33 @@ def test_bf16_decoder_snr_gate():
     model = small_sovits()
     assert decoder_snr(model) >= SNR_GATE_DB
     fp32 = copy.deepcopy(model)
-    used, snr = use_bf16_decoder(model)
-    assert used and isinstance(model.dec, Bf16Decoder) and snr >= SNR_GATE_DB
-    # the narrow last stages (and the output conv) stay fp32: bf16 there is slow for new lengths
-    assert isinstance(model.dec.inner.conv_post, _Fp32Stage)
-    assert isinstance(model.dec.inner.ups[-1], _Fp32Stage)
+    used, snr = use_cpu_decoder(model)
+    assert used and isinstance(model.dec, ChunkedGenerator) and snr >= SNR_GATE_DB
+    assert model.dec.dtype == torch.bfloat16 and model.dec.cfg.enabled
     # The whole decode (not only the gate's probe) stays above the gate.
     with torch.inference_mode():
         ref, got = decode(fp32, *sovits_inputs(fp32)), decode(model, *sovits_inputs(fp32))
     assert got.dtype == torch.float32 and snr_db(got, ref) >= SNR_GATE_DB
 
 
-def test_bf16_decoder_refused_below_gate():
+def test_bf16_decoder_refused_below_gate_keeps_the_exact_chunked_fp32_decoder():
     model = small_sovits()
-    used, snr = use_bf16_decoder(model, gate_db=500.0)
-    assert not used and not isinstance(model.dec, Bf16Decoder) and np.isfinite(snr)
+    fp32 = copy.deepcopy(model)
+    used, snr = use_cpu_decoder(model, gate_db=500.0)
+    assert not used and np.isfinite(snr)
+    assert isinstance(model.dec, ChunkedGenerator) and model.dec.dtype is None
+    with torch.inference_mode():
+        ref, got = decode(fp32, *sovits_inputs(fp32, tokens=90)), decode(model, *sovits_inputs(fp32, tokens=90))
+    assert (got - ref).abs().max().item() <= 1e-5
+
+
+def test_decoder_levers_off_leave_the_generator_alone():
+    model = small_sovits()
+    gen = model.dec
+    assert use_cpu_decoder(model, bf16=False, chunked=False) == (False, None)
+    assert model.dec is gen
+    used, snr = use_cpu_decoder(model, bf16=True, chunked=False)  # whole-sequence bf16 (A/B only)
+    assert used and not model.dec.cfg.enabled and snr >= SNR_GATE_DB
 
 
 def test_snr_db():
@@ -310,8 +323,12 @@ def test_cpu_default_turns_levers_on(fast_synth):
     assert rep.fold_weight_norm and rep.warmup_s is not None
     assert rep.overlap == ((os.cpu_count() or 1) >= 4)
     assert rep.int8_gpt == int8_available()
-    assert rep.lean_int8 == rep.fused_decode == rep.int8_gpt
+    assert rep.lean_int8 == rep.fused_decode == rep.scripted_decode == rep.int8_gpt
     assert (fast_synth.gpt.decode_layers is not None) == rep.fused_decode
+    if rep.scripted_decode:
+        assert isinstance(fast_synth.gpt.decode_layers, ScriptedDecode)
+    assert rep.chunked_decoder and isinstance(fast_synth.sovits.dec, ChunkedGenerator)
+    assert (fast_synth.sovits.dec.dtype == torch.bfloat16) == rep.bf16_decoder == cpu_has_native_bf16()
     assert rep.bf16_kv_cache == cpu_has_native_bf16()  # on by default where bf16 is native
     assert rep.bf16_bert == cpu_has_native_bf16()
     if rep.bf16_bert:
@@ -377,7 +394,8 @@ def test_plain_path_is_untouched(model_paths, ref_wav):
     assert not (rep.int8_gpt or rep.fold_weight_norm or rep.bf16_decoder or rep.overlap or rep.bf16_kv_cache
                 or rep.bf16_bert)
     assert s.gpt.kv_dtype is None and s.gpt.decode_layers is None
-    assert not (rep.lean_int8 or rep.fused_decode)
+    assert not (rep.lean_int8 or rep.fused_decode or rep.scripted_decode or rep.chunked_decoder)
+    assert type(s.sovits.dec).__name__ == "Generator"
     assert rep.warmup_s is None
     assert type(s.gpt.h.layers[0].linear1) is torch.nn.Linear
     assert any(n.endswith("weight_g") for n, _ in s.sovits.named_parameters())

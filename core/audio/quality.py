@@ -370,7 +370,6 @@ def analyze(samples: np.ndarray, sample_rate: int, *, noise_floor_dbfs: float | 
     x = denoise.as_float_mono(samples).astype(np.float64)
     n = len(x)
     rep = QualityReport(duration_s=n / sr if sr else 0.0, sample_rate=sr, grade="green")
-    problems = rep.problems
 
     # Clipping and level, on the raw samples (values beyond +-1 in a float file count as clipped).
     full = np.abs(x) >= th.clip_level

@@ -296,7 +296,7 @@ def _train_figures(device: torch.device, quick: bool, steps: int) -> dict:
         step()  # warm-up
         times = [_timed(step, device)[0] for _ in range(steps)]
         peak = (torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else _peak_rss_mb())
-        del model, opt
+        model = opt = None  # free them now (not `del`: step() closes over them)
         return {"steps_per_s": round(1 / _median(times), 3), "peak_mb": round(peak, 1)}
 
     # SoVITS generator step.
@@ -519,7 +519,7 @@ def run_bench(device: str = "cpu", quick: bool = False, runs: int | None = None,
         res["peak_rss_mb"] = _peak_rss_mb()
         res["peak_gpu_mb"] = (round(torch.cuda.max_memory_allocated(dev) / 2**20, 1)
                               if dev.type == "cuda" else None)
-        del synth, gpt, sovits, hubert, bert
+        synth = gpt = sovits = hubert = bert = None  # free the models before training
 
     if train:
         say("training")

@@ -42,6 +42,8 @@ def add_speak_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--noise-scale", type=float, default=0.5)
     p.add_argument("--pause", type=float, default=0.3, help="seconds of silence after each sentence")
     p.add_argument("--batch-size", type=int, default=8, help="sentences decoded together")
+    p.add_argument("--dictionary", help="pronunciations JSON, as the Speak page saves it "
+                                        "(<speaker folder>/pronunciations.json): word -> pinyin or ARPAbet")
     p.add_argument("--max-new-tokens", type=int, help=argparse.SUPPRESS)  # tests and debugging
     p.set_defaults(func=cmd_speak)
     return p
@@ -74,6 +76,24 @@ def _read_text(args) -> str:
     return args.text
 
 
+def _read_dictionary(path_arg: str):
+    """The user's pronunciation dictionary; a named file must exist and be valid."""
+    from core.engine.pipeline import SynthesisError
+    from core.text.userdict import UserDict, UserDictError
+
+    path = Path(path_arg)
+    if not path.is_file():
+        raise SynthesisError(f"The pronunciation dictionary {path} does not exist; check the path "
+                             "(the Speak page keeps it as pronunciations.json in the speaker's folder).")
+    try:
+        return UserDict.load(path)
+    except UserDictError as exc:
+        raise SynthesisError(f"{path}: {exc} Fix it in the Speak page's Pronunciations window "
+                             "(Ctrl+D) or in the file.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SynthesisError(f"Cannot read the pronunciation dictionary {path}: {exc}.") from None
+
+
 def _speak(args) -> int:
     from core.audio.io import write_wav
     from core.engine.pipeline import ModelPaths, SynthesisError, SynthesisOptions, Synthesizer
@@ -89,6 +109,7 @@ def _speak(args) -> int:
         noise_scale=args.noise_scale, seed=args.seed, pause_s=args.pause,
         batch_size=args.batch_size, max_new_tokens=args.max_new_tokens)
 
+    userdict = _read_dictionary(args.dictionary) if args.dictionary else None
     t0 = time.perf_counter()
     _say(f"loading models on {args.device} ...")
     synth = Synthesizer(ModelPaths(
@@ -105,7 +126,7 @@ def _speak(args) -> int:
 
     t1 = time.perf_counter()
     parts = []
-    stream = synth.stream(text, options)
+    stream = synth.stream(text, options, userdict=userdict)
     for note in synth.last_notes:
         _say(f"note: {note}")
     for part in stream:

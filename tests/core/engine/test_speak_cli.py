@@ -79,6 +79,38 @@ def test_errors_are_one_clear_line(base, capsys, extra, match):
     assert err.strip().splitlines()[-1].startswith("voicebank speak: ")
 
 
+def test_dictionary_changes_the_pronunciation(base, capsys, tmp_path, monkeypatch):
+    import core.engine.pipeline as pipeline
+
+    seen = []
+    real = pipeline.Synthesizer.stream
+
+    def spy(self, text, options=None, cancel=None, userdict=None):
+        seen.append(userdict)
+        return real(self, text, options, cancel, userdict)
+    monkeypatch.setattr(pipeline.Synthesizer, "stream", spy)
+    d = tmp_path / "pronunciations.json"
+    d.write_text('{"张三": "zhang1 san1", "Alice": "AH0 L IH1 S"}', encoding="utf-8")
+    code, _, err = run(capsys, *base, "--text", "张三和Alice。", "--dictionary", str(d))
+    assert code == 0, err
+    assert seen[0].entries() == {"张三": "zhang1 san1", "Alice": "AH0 L IH1 S"}
+
+
+@pytest.mark.parametrize("content,match", [
+    (None, "pronunciations.json .*does not exist"),
+    ("{not json", "not valid JSON"),
+    ('{"张三": "zhang9 san1"}', "not a pinyin syllable with a tone number"),
+])
+def test_bad_dictionary_is_one_clear_line(base, capsys, tmp_path, content, match):
+    import re
+    d = tmp_path / "pronunciations.json"
+    if content is not None:
+        d.write_text(content, encoding="utf-8")
+    code, _, err = run(capsys, *base, "--text", "你好", "--dictionary", str(d))
+    assert code == 1 and re.search(match, err), err
+    assert not (tmp_path / "out.wav").exists()
+
+
 def test_short_reference_and_output_folder(base, capsys, tmp_path):
     short = tmp_path / "short.wav"
     sf.write(short, np.zeros(16000), 32000)

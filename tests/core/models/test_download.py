@@ -9,7 +9,7 @@ import pytest
 from core.models import store
 from core.models.download import DownloadCancelled, DownloadError, download, download_missing
 from core.models.store import file_status, part_of, status
-from tests.core.models import make_testset, server, serve_testset  # noqa: F401  (fixture)
+from tests.core.models import make_testset, serve_testset
 
 TIMEOUT = 5.0
 GPT = "tiny-gpt-sovits/s1bert25hz-test.ckpt"     # known size + hash, 300 kB

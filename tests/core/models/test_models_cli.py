@@ -8,7 +8,7 @@ import pytest
 
 from core.models import store
 from core.models.cli import add_models_parser
-from tests.core.models import make_testset, server, serve_testset, write_pretrained_folder  # noqa: F401
+from tests.core.models import make_testset, serve_testset, write_pretrained_folder
 
 
 def run(argv):

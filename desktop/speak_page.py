@@ -1,30 +1,25 @@
 """Page 6: say what you type, in your own voice.
 
-Speak (Ctrl+Enter) sends a `speak` job to a worker of its own (so speaking never waits behind a
-build); each sentence's audio is played as soon as the worker announces it (`chunk`), in order,
-while the rest is still being made. Text that matches one of the user's recorded messages plays
-their own recording instead; a saved phrase plays from its cached audio. Everything said goes
-into the history with its audio, to replay or save as a file. This page never imports torch.
+What a text becomes is core.speak.utterance's decision: the user's own recording of it, a saved
+phrase's cached audio, or a `speak` job for a worker of its own (so speaking never waits behind a
+build) whose sentences play as soon as the worker announces each (`chunk`), in order. All that is
+said goes into the history with its audio, to replay or save as a file. Never imports torch.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QAbstractSpinBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit,
                                QVBoxLayout, QWidget)
 
-from core.bank.store import slugify
-from core.speak.dictionary import dictionary_path, dictionary_stamp, load_dictionary
-from core.speak.export import ExportError, export_audio
+from core.speak.export import ExportError, export_audio, suggested_name, with_default_suffix
 from core.speak.history import History, Said
-from core.speak.messages import find_recording
-from core.speak.phrases import Phrase, PhraseBook, cache_key
+from core.speak.phrases import Phrase, PhraseBook
 from core.speak.prefs import load_prefs, save_prefs
+from core.speak.utterance import Utterance, is_saved_phrase, keep_said, plan_utterance
 from core.speak.voices import SpeakVoice, speak_voices
-from core.text.userdict import UserDictError
 from desktop.context import AppContext
 from desktop.dictionary_dialog import DictionaryDialog
 from desktop.speak_player import PlayQueue
@@ -52,9 +47,8 @@ class SpeakPage(QWidget):
         self.history: History | None = None
         self.dictionary_dialog: DictionaryDialog | None = None
         self.job: str | None = None
-        self.job_info: dict[str, Any] = {}      # text, out, voice, phrase cache key of the running job
-        self._chunks: dict[int, Path] = {}      # arrived out of order, waiting for their turn
-        self._next_chunk = 1
+        # the running job's utterance, and where to keep it (the speaker may change meanwhile)
+        self.job_info: tuple[Utterance, History, PhraseBook] | None = None
         self._stopping = False
         self.queue = PlayQueue(player, self)
         self.queue.error.connect(lambda text: self.banner.show_message(text, "warning"))
@@ -248,56 +242,27 @@ class SpeakPage(QWidget):
             return
         self.stop(quiet=True)
         self.banner.clear_message()
-        own = find_recording(speaker, text)
-        if own is not None:
-            self._play_kept(text, own, "own recording", own=True)
-            self._set_status(f"● Your own recording: “{text}”")
+        plan = plan_utterance(speaker, text, self.current_voice(), self.speed_spin.value(),
+                              is_saved_phrase(text, self.phrases_box.phrases), self.phrase_book, self.history)
+        if plan.kind == "problem":
+            self.banner.show_message(plan.message, plan.severity)
             return
-        voice = self.current_voice()
-        if voice is None:
-            self.banner.show_message("There is no voice to speak with yet. Build one on the Build page "
-                                     "(Ctrl+5). Messages you recorded yourself play already.", "warning")
-            return
-        missing = voice.missing()
-        if missing:
-            self.banner.show_message(f"The voice “{voice.label}” is missing {missing[0].name}. Build it "
-                                     "again (Ctrl+5) or choose another voice.", "error")
-            return
-        try:
-            stamp = dictionary_stamp(load_dictionary(speaker.folder))
-        except UserDictError as exc:
-            self.banner.show_message(f"The pronunciation dictionary cannot be used: {exc} Open it with "
-                                     "Ctrl+D and fix or remove that word.", "error")
-            return
-        speed = round(self.speed_spin.value(), 2)
-        key = cache_key(voice.cache_key, text, speed, stamp) if self._is_phrase(text) else None
-        cached = self.phrase_book.cached(key) if key else None
-        if cached is not None:
-            self._play_kept(text, cached, voice.id, copy=True)
-            self._set_status(f"Saved phrase, in {voice.label}: “{text}”")
-            return
-        out = self.history.new_audio_path()
-        params = {**voice.job_params(), "text": text, "options": {"speed": speed}, "out": str(out)}
-        if dictionary_path(speaker.folder).exists():
-            params["userdict"] = str(dictionary_path(speaker.folder))
-        self.job_info = {"text": text, "out": out, "voice": voice.id, "key": key,
-                         "history": self.history, "book": self.phrase_book}   # the speaker may change meanwhile
-        self._chunks, self._next_chunk, self._stopping = {}, 1, False
-        self.job = self._client().submit("speak", params)
-        self._set_status("Making the speech…")
+        if plan.kind == "job":
+            self.job_info, self._stopping = (plan, self.history, self.phrase_book), False
+            self.queue.start_utterance()
+            self.job = self._client().submit("speak", plan.params)
+        else:
+            self.queue.play_now([plan.audio])
+            self._keep(plan, plan.audio, self.history, self.phrase_book,
+                       "It was played but could not be added to “What was said”")
+        self._set_status(plan.status)
         self._update_buttons()
 
-    def _is_phrase(self, text: str) -> bool:
-        text = " ".join(text.split())
-        return any(p.text == text for p in self.phrases_box.phrases)
-
-    def _play_kept(self, text: str, audio: Path, voice: str, own: bool = False, copy: bool = False) -> None:
-        self.queue.play_now([audio])
+    def _keep(self, plan: Utterance, audio: Path, history: History, book: PhraseBook, failed: str) -> None:
         try:
-            self.history.add(text, audio, voice, own=own, copy=copy)
+            keep_said(plan, audio, history, book)
         except OSError as exc:
-            self.banner.show_message(f"It was played but could not be added to “What was said” ({exc}).",
-                                     "warning")
+            self.banner.show_message(f"{failed} ({exc}).", "warning")
         self.history_box.refresh()
 
     def stop(self, quiet: bool = False) -> None:
@@ -329,46 +294,36 @@ class SpeakPage(QWidget):
         elif stage == "speak":
             self._set_status(f"Saying sentence {step} of {total}…")
             if event.get("chunk"):
-                self._chunks[step] = Path(event["chunk"])
-                while self._next_chunk in self._chunks:     # in order, even if one came late
-                    self.queue.enqueue(self._chunks.pop(self._next_chunk))
-                    self._next_chunk += 1
+                self.queue.add_chunk(step, Path(event["chunk"]))
 
     def _on_result(self, job: str, data: dict) -> None:
         if job != self.job:
             return
-        info, stopped = self.job_info, self._stopping
+        (plan, history, book), stopped = self.job_info, self._stopping
         self.job, self._stopping = None, False
-        out = Path(data.get("out") or info["out"])
-        if not stopped and self._next_chunk == 1:
+        out = Path(data.get("out") or plan.audio)
+        if not stopped and not self.queue.chunks_queued:
             self.queue.enqueue(out)             # no sentence was announced: play the whole
-        try:
-            info["history"].add(info["text"], out, info["voice"])
-            if info.get("key"):
-                info["book"].store(info["key"], out)
-        except OSError as exc:
-            self.banner.show_message(f"It was said but could not be kept ({exc}).", "warning")
-        self.history_box.refresh()
+        self._keep(plan, out, history, book, "It was said but could not be kept")
         if not stopped:
-            self._set_status(f"Said: “{info['text']}”")
+            self._set_status(f"Said: “{plan.text}”")
         for note_text in data.get("notes") or []:
             self.banner.show_message(str(note_text), "info")
         self._update_buttons()
 
     def _on_failed(self, job: str, message: str) -> None:
-        if job != self.job:
-            return
-        self.job, self._stopping = None, False
-        self.banner.show_message(f"It could not be said: {message}", "error")
-        self._set_status("Stopped with a problem (see the message above).")
-        self._update_buttons()
+        if job == self.job:
+            self.banner.show_message(f"It could not be said: {message}", "error")
+        self._job_ended(job, "Stopped with a problem (see the message above).")
 
     def _on_cancelled(self, job: str) -> None:
-        if job != self.job:
-            return
-        self.job, self._stopping = None, False
-        self._set_status("Stopped.")
-        self._update_buttons()
+        self._job_ended(job, "Stopped.")
+
+    def _job_ended(self, job: str, status: str) -> None:
+        if job == self.job:
+            self.job, self._stopping = None, False
+            self._set_status(status)
+            self._update_buttons()
 
     # export and dictionary -----------------------------------------------------------------
     def choose_export_path(self, suggested: Path) -> str:
@@ -380,13 +335,10 @@ class SpeakPage(QWidget):
         if said is None:
             self.banner.show_message("Nothing has been said yet, so there is nothing to save.", "warning")
             return
-        name = (slugify(said.text[:40]) or "speech") + ".wav"
-        chosen = self.choose_export_path(Path.home() / name)
+        chosen = self.choose_export_path(Path.home() / suggested_name(said.text))
         if not chosen:
             return
-        out = Path(chosen)
-        if not out.suffix:
-            out = out.with_suffix(".wav")
+        out = with_default_suffix(Path(chosen))
         try:
             export_audio([said.audio_path], out)
         except ExportError as exc:

@@ -1,4 +1,5 @@
-"""The Speak page's play queue: sentences are played one after another as they arrive.
+"""The Speak page's play queue: sentences are played one after another as they arrive, in
+order even when the worker announces one late.
 
 The sound card is an edge: `SoundPlayer` plays through core.audio.playback (PortAudio) and
 returns at once; the queue waits the clip's length on a Qt timer before the next one. Tests give
@@ -53,6 +54,8 @@ class PlayQueue(QObject):
         self.volume = 1.0
         self.current: Path | None = None
         self._queue: deque[Path] = deque()
+        self._chunks: dict[int, Path] = {}      # sentences announced early, waiting for their turn
+        self._next_chunk = 1
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._next)
@@ -64,6 +67,22 @@ class PlayQueue(QObject):
     @property
     def waiting(self) -> list[Path]:
         return list(self._queue)
+
+    @property
+    def chunks_queued(self) -> bool:
+        """Whether any sentence of the current utterance was queued (if not, play the whole)."""
+        return self._next_chunk > 1
+
+    def start_utterance(self) -> None:
+        """The next sentences announced are a new utterance's, numbered from 1."""
+        self._chunks, self._next_chunk = {}, 1
+
+    def add_chunk(self, step: int, path: Path) -> None:
+        """Sentence `step` (from 1) is ready: queue it and those that waited for it, in order."""
+        self._chunks[step] = Path(path)
+        while self._next_chunk in self._chunks:     # in order, even if one came late
+            self.enqueue(self._chunks.pop(self._next_chunk))
+            self._next_chunk += 1
 
     def enqueue(self, path: Path) -> None:
         self._queue.append(Path(path))

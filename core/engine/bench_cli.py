@@ -7,7 +7,7 @@ import sys
 
 # FastPaths switches that get a --no-<lever> flag (the names of its fields)
 LEVERS = ("int8_gpt", "lean_int8", "fused_decode", "scripted_decode", "bf16_kv_cache", "fold_weight_norm",
-          "chunked_decoder", "bf16_decoder", "cuda_graph", "overlap", "warmup")
+          "chunked_decoder", "bf16_decoder", "bf16_bert", "cuda_graph", "overlap", "warmup")
 
 def add_bench_parser(subparsers) -> None:
     p = subparsers.add_parser("bench", help="measure synthesis and fine-tuning speed (random full-size models)")

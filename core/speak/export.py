@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,20 @@ GAP_S = 0.4
 
 class ExportError(Exception):
     """The file could not be saved; the message says why and what to do."""
+
+
+def suggested_name(text: str) -> str:
+    """The file name offered for saving `text`: its first words (Chinese kept as it is), with
+    everything but letters and digits turned into "-" so it is safe on any disk, as WAV."""
+    words = "".join(c if c.isalnum() else "-" for c in text[:40])
+    name = re.sub(r"-+", "-", words).strip("-")
+    return (name or "speech") + ".wav"
+
+
+def with_default_suffix(path: Path) -> Path:
+    """A chosen name without a file type is saved as WAV."""
+    path = Path(path)
+    return path if path.suffix else path.with_suffix(".wav")
 
 
 def export_audio(sources: list[Path], out: Path, gap_s: float = GAP_S) -> Path:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSlid
 from core.audio.capture import AudioDeviceError
 from core.speak.dictionary import dictionary_path
 from desktop.worker_client import WorkerClient
+from tests.core.speak import make_voice
 from tests.desktop.conftest import OUTPUT
 from tests.testsignals import speech_like
 
@@ -49,15 +50,7 @@ class FakePlayer:
 
 
 def add_voice(speaker) -> Path:
-    folder = Path(speaker.folder) / "voices" / "v-20260101"
-    folder.mkdir(parents=True)
-    card = {"id": "v-20260101", "name": "Ada", "kind": "fine-tuned", "base_model": "v2", "data_minutes": 5.0,
-            "takes": 40, "sovits_steps": 100, "gpt_steps": 100, "created": "2026-01-01T10:00:00",
-            "reference_take": "t1", "reference_text": "你好", "device": "cpu", "precision": "fp32"}
-    (folder / "voice.json").write_text(json.dumps(card), encoding="utf-8")
-    for name in ("gpt.ckpt", "sovits.pth", "reference.wav"):
-        (folder / name).write_bytes(b"x")
-    return folder
+    return make_voice(speaker, "v-20260101")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from core.speak import export as export_module
-from core.speak.export import ExportError, export_audio
+from core.speak.export import ExportError, export_audio, suggested_name, with_default_suffix
 
 
 @pytest.mark.parametrize("name, fmt", [("said.wav", "WAV"), ("said.FLAC", "FLAC"), ("said.ogg", "OGG")])
@@ -45,3 +45,13 @@ def test_full_disk_is_a_clear_error_and_leaves_nothing(tmp_path, make_wav, monke
     with pytest.raises(ExportError, match="The disk is full"):
         export_audio([wav], tmp_path / "said.wav")
     assert not (tmp_path / "said.wav").exists() and not list(tmp_path.glob(".*.part"))
+
+
+def test_suggested_name_and_default_suffix(tmp_path):
+    assert suggested_name("   ").endswith(".wav") and suggested_name("   ") == "speech.wav"
+    name = suggested_name("Hello world, " * 10)
+    assert name.endswith(".wav") and "/" not in name and len(name) <= 45
+    assert suggested_name("a/b\\c:d?") == "a-b-c-d.wav"
+    assert suggested_name("你好，今天天气很好。") == "你好-今天天气很好.wav"   # not "speaker.wav"
+    assert with_default_suffix(tmp_path / "said") == tmp_path / "said.wav"
+    assert with_default_suffix(tmp_path / "said.ogg") == tmp_path / "said.ogg"

@@ -1,7 +1,6 @@
 """The voice list for the Speak page, and the pronunciation dictionary reaching the engine."""
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import types
@@ -16,18 +15,11 @@ from core.speak.dictionary import dictionary_path, dictionary_stamp, load_dictio
 from core.speak.voices import speak_voices
 from core.text.userdict import UserDict
 from core.worker import jobs
+from tests.core.speak import make_voice
 
 
 def add_voice(speaker, voice_id: str, kind: str, created: str) -> Path:
-    folder = Path(speaker.folder) / "voices" / voice_id
-    folder.mkdir(parents=True)
-    card = {"id": voice_id, "name": "Ada", "kind": kind, "base_model": "v2", "data_minutes": 3.0,
-            "takes": 20, "sovits_steps": 10, "gpt_steps": 10, "created": created, "reference_take": "t",
-            "reference_text": "你好", "device": "cpu", "precision": "fp32"}
-    if kind == "zero-shot":
-        card.update(gpt_path="", sovits_path="")
-    (folder / "voice.json").write_text(json.dumps(card), encoding="utf-8")
-    return folder
+    return make_voice(speaker, voice_id, kind, created, files=())
 
 
 def test_voices_newest_first_zero_shot_labelled(tmp_path, monkeypatch):

@@ -1,0 +1,94 @@
+"""What saying a text means, decided without Qt: the user's own recording of it, a saved phrase's
+cached audio, a new `speak` job for the worker, or a problem to show (with what to do).
+
+The Speak page asks `plan_utterance` and acts on the answer; the order of the checks is the order
+a person would want: their own voice first, then audio already made, then synthesis.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from core.speak.dictionary import dictionary_path, dictionary_stamp, load_dictionary
+from core.speak.history import History
+from core.speak.messages import find_recording
+from core.speak.phrases import Phrase, PhraseBook, cache_key
+from core.speak.voices import SpeakVoice
+from core.text.userdict import UserDictError
+
+OWN_RECORDING = "own recording"     # the history's voice for the user's own recorded messages
+
+
+@dataclass(frozen=True)
+class Utterance:
+    kind: Literal["own", "cached", "job", "problem"]
+    text: str
+    audio: Path | None = None       # own recording, cached phrase audio, or where the job writes
+    voice_id: str = ""              # as the history records it
+    voice_label: str = ""
+    params: dict[str, Any] = field(default_factory=dict)    # the `speak` job's params
+    key: str | None = None          # phrase cache key to keep the job's audio under
+    message: str = ""               # a problem's words for the banner
+    severity: str = ""              # a problem's banner level: "warning" or "error"
+
+    @property
+    def status(self) -> str:
+        """The page's status line once this is under way ("" for a problem: the banner says it)."""
+        if self.kind == "own":
+            return f"● Your own recording: “{self.text}”"
+        if self.kind == "cached":
+            return f"Saved phrase, in {self.voice_label}: “{self.text}”"
+        return "Making the speech…" if self.kind == "job" else ""
+
+
+def is_saved_phrase(text: str, phrases: list[Phrase]) -> bool:
+    text = " ".join(text.split())       # as PhraseBook.add keeps it
+    return any(p.text == text for p in phrases)
+
+
+def _problem(text: str, message: str, severity: str) -> Utterance:
+    return Utterance("problem", text, message=message, severity=severity)
+
+
+def plan_utterance(speaker, text: str, voice: SpeakVoice | None, speed: float, is_phrase: bool,
+                   phrase_book: PhraseBook, history: History) -> Utterance:
+    """Decide how to say `text`. For a job this reserves its output path in `history`."""
+    own = find_recording(speaker, text)
+    if own is not None:
+        return Utterance("own", text, audio=own, voice_id=OWN_RECORDING)
+    if voice is None:
+        return _problem(text, "There is no voice to speak with yet. Build one on the Build page "
+                        "(Ctrl+5). Messages you recorded yourself play already.", "warning")
+    missing = voice.missing()
+    if missing:
+        return _problem(text, f"The voice “{voice.label}” is missing {missing[0].name}. Build it "
+                        "again (Ctrl+5) or choose another voice.", "error")
+    try:
+        stamp = dictionary_stamp(load_dictionary(speaker.folder))
+    except UserDictError as exc:
+        return _problem(text, f"The pronunciation dictionary cannot be used: {exc} Open it with "
+                        "Ctrl+D and fix or remove that word.", "error")
+    speed = round(speed, 2)
+    key = cache_key(voice.cache_key, text, speed, stamp) if is_phrase else None
+    cached = phrase_book.cached(key) if key else None
+    if cached is not None:
+        return Utterance("cached", text, audio=cached, voice_id=voice.id, voice_label=voice.label, key=key)
+    out = history.new_audio_path()
+    params = {**voice.job_params(), "text": text, "options": {"speed": speed}, "out": str(out)}
+    if dictionary_path(speaker.folder).exists():
+        params["userdict"] = str(dictionary_path(speaker.folder))
+    return Utterance("job", text, audio=out, voice_id=voice.id, voice_label=voice.label, params=params, key=key)
+
+
+def keep_said(utterance: Utterance, audio: Path, history: History, phrase_book: PhraseBook) -> None:
+    """Remember what was said, with its `audio`: the user's own recording by reference, cached
+    phrase audio as a copy (a later prune may delete the cache), a job's audio as written and, for
+    a saved phrase, in the phrase cache too. Raises OSError when the disk refuses."""
+    if utterance.kind != "job":
+        history.add(utterance.text, audio, utterance.voice_id, own=utterance.kind == "own",
+                    copy=utterance.kind == "cached")
+        return
+    history.add(utterance.text, audio, utterance.voice_id)
+    if utterance.key:
+        phrase_book.store(utterance.key, audio)

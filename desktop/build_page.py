@@ -358,21 +358,14 @@ class BuildPage(QWidget):
         kind = self._finish_job()
         self.append_log(f"Failed: {message}")
         if not self._worker_died:
-            what = {"build": "The build stopped", "zero_shot": "The first version could not be made",
-                    "speak": "The sample sentence could not be said"}.get(kind, "The job failed")
-            self.banner.show_message(f"{what}: {message}", "error")
+            self.banner.show_message(f"{support.failure_title(kind)}: {message}", "error")
         self._set_status("Stopped with a problem (see the message above).")
         self._update_buttons()
 
     def _on_cancelled(self, job: str) -> None:
         if job != self.job:
             return
-        kind = self._finish_job()
-        if kind == "build":
-            text = ("Build stopped. The work so far is saved: press Build my voice (B) to continue "
-                    "where it stopped.")
-        else:
-            text = "Stopped."
+        text = support.cancelled_text(self._finish_job())
         self._set_status(text)
         self.append_log(text)
         self.banner.show_message(text, "info")
@@ -383,11 +376,7 @@ class BuildPage(QWidget):
         if self.job is None:
             return
         self._worker_died = True
-        resume = (" Press Build my voice (B) to start it again: it continues from its last saved "
-                  "step." if self.job_kind == "build" else " Try again.")
-        self.banner.show_message("The background process that builds the voice stopped unexpectedly."
-                                 + resume + " If it keeps happening, restart the computer and look at "
-                                 "the log below.", "error")
+        self.banner.show_message(support.worker_died_text(self.job_kind), "error")
 
     def handle_key(self, event: QKeyEvent) -> bool:
         if event.modifiers() & (Qt.ControlModifier | Qt.AltModifier | Qt.MetaModifier) or event.isAutoRepeat():

@@ -144,6 +144,24 @@ def bar_format(event: dict[str, Any]) -> str:
     return f"Stage {number} of 4:  %p%" if number else "%p%"
 
 
+def failure_title(kind: str) -> str:
+    return {"build": "The build stopped", "zero_shot": "The first version could not be made",
+            "speak": "The sample sentence could not be said"}.get(kind, "The job failed")
+
+
+def cancelled_text(kind: str) -> str:
+    if kind == "build":
+        return "Build stopped. The work so far is saved: press Build my voice (B) to continue where it stopped."
+    return "Stopped."
+
+
+def worker_died_text(kind: str) -> str:
+    resume = (" Press Build my voice (B) to start it again: it continues from its last saved step."
+              if kind == "build" else " Try again.")
+    return ("The background process that builds the voice stopped unexpectedly." + resume
+            + " If it keeps happening, restart the computer and look at the log below.")
+
+
 class LogThrottle:
     """Which progress events go to the log: each new stage, every tenth of a stage, its end,
     and any new message, so a build of thousands of steps leaves a readable log."""

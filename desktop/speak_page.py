@@ -24,6 +24,7 @@ from desktop.context import AppContext
 from desktop.dictionary_dialog import DictionaryDialog
 from desktop.speak_player import PlayQueue
 from desktop.voice_actions import VoiceActionsBar
+from desktop.voice_preload import VoicePreloader
 from desktop.speak_widgets import HistoryBox, PhrasesBox, SpeakSettings, button
 from desktop.widgets import Banner, heading, note
 
@@ -116,6 +117,11 @@ class SpeakPage(QWidget):
         self._apply_text_size(DEFAULT_TEXT_PT)
         self._prefs_folder: Path | None = None
         self.settings.changed.connect(self._save_prefs)
+        self.preloader = VoicePreloader(self._client, self)     # the voice loads while they type
+        self.preloader.status.connect(lambda text: None if self.busy else self._set_status(text))
+        self.preloader.failed.connect(lambda message: self.banner.show_message(
+            f"Your voice could not be loaded: {message}", "warning"))
+        self.settings.changed.connect(lambda: self.isVisible() and self.preloader.preload(self.current_voice()))
         context.speaker_changed.connect(lambda _s: self.refresh())
         self.refresh()
 
@@ -146,6 +152,7 @@ class SpeakPage(QWidget):
     def page_shown(self) -> None:
         self.refresh()
         self.text_edit.setFocus()
+        self.preloader.preload(self.current_voice(), retry=True)
 
     def refresh(self) -> None:
         speaker = self.context.speaker

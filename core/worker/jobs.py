@@ -181,6 +181,81 @@ def _speak_userdict(value: Any):
                        "entry in the dictionary (Speak page), then speak again.", "bad_userdict") from exc
 
 
+def _engine():
+    """The engine's pipeline module, imported lazily: torch loads here, in the worker, never in the GUI."""
+    import importlib
+
+    try:
+        pipeline = importlib.import_module("core.engine.pipeline")
+    except ImportError as exc:
+        raise JobError(f"The speech engine is not installed or is incomplete ({exc}). "
+                       "Reinstall the app.", "engine_missing") from exc
+    return pipeline
+
+
+@dataclass(frozen=True)
+class VoiceFiles:
+    reference: Path
+    gpt: Path
+    sovits: Path
+    hubert: Path | None
+    bert: Path | None
+    device: str
+
+
+def _voice_files(params: dict[str, Any]) -> VoiceFiles:
+    """The files of the voice named by params; a missing one is a JobError saying which."""
+    return VoiceFiles(
+        reference=_existing_file(params, "reference", "reference recording",
+                                 "Record it again or choose another take."),
+        gpt=_existing_file(params, "gpt", "GPT voice model (.ckpt)"),
+        sovits=_existing_file(params, "sovits", "SoVITS voice model (.pth)"),
+        hubert=_existing_file(params, "hubert", "speech feature model (chinese-hubert-base)", required=False),
+        bert=_existing_file(params, "bert", "text feature model (chinese-roberta-wwm-ext-large)", required=False),
+        device=str(params.get("device") or "cpu"))
+
+
+def _ready_voice(files: VoiceFiles, reference_text: str | None, ctx: JobContext):
+    """The voice loaded once and kept (one voice in memory at a time), with its reference
+    prepared. Returns (synthesizer, reference info). Progress stage "load" only when it is not
+    loaded yet."""
+    engine = _engine()
+    f = files
+    key = ("synthesizer", str(f.gpt), str(f.sovits), str(f.hubert), str(f.bert), f.device)
+    synth = ctx.cache.get(key)
+    if synth is None:
+        ctx.cache.clear()       # one voice in memory at a time: models are hundreds of MB
+        ctx.progress("load", 0, 1, "Loading the voice (the first time takes a while)")
+        synth = engine.Synthesizer(engine.ModelPaths(gpt=f.gpt, sovits=f.sovits, hubert=f.hubert, bert=f.bert),
+                                   device=f.device)
+        ctx.cache[key] = synth
+        ctx.progress("load", 1, 1, "Voice loaded")
+    ctx.raise_if_cancelled()
+    from core.watermark import payload_id_for_files
+    synth.watermark_id = payload_id_for_files(f.reference, f.gpt, f.sovits)   # the voice's id in the watermark
+    ref_info = synth.set_reference(f.reference, text=reference_text or None)
+    return synth, ref_info
+
+
+@job("prepare_voice")
+def prepare_voice(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Load a voice and prepare its reference before the first `speak` needs them, so that the
+    first sentence does not wait for ~10 s of loading (the Speak page asks for this as soon as it
+    is shown). params: as `speak`'s, without text/options/out. Result: loaded, reference."""
+    files = _voice_files(params)
+    engine = _engine()
+    try:
+        _, ref_info = _ready_voice(files, params.get("reference_text"), ctx)
+    except engine.SynthesisCancelled as exc:
+        raise JobCancelled() from exc
+    except engine.SynthesisError as exc:
+        raise JobError(str(exc), "synthesis_failed") from exc
+    data: dict[str, Any] = {"loaded": True}
+    if isinstance(ref_info, dict):
+        data["reference"] = ref_info
+    return data
+
+
 @job("speak")
 def speak(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     """Text -> speech with a cached Synthesizer; each sentence is written and announced as it is made.
@@ -189,56 +264,30 @@ def speak(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     (model paths; hubert/bert optional), device ("cpu"), options (SynthesisOptions fields),
     out (optional; default job_dir/speech.wav), userdict (optional: the path of a pronunciation
     dictionary in core.text.userdict's JSON format, or its entries as an object).
-    Progress: stage "load" (only when the voice is not loaded yet), then stage "speak" once per
-    sentence with `chunk` = job_dir/sentence-<i>.wav. Result: out, seconds, sentences, and
-    reference / notes when the engine reports them.
+    Progress: stage "load" (only when the voice is not loaded yet: `prepare_voice` loads it
+    ahead), then stage "speak" once per sentence with `chunk` = job_dir/sentence-<i>.wav.
+    Result: out, seconds, sentences, and reference / notes when the engine reports them.
     """
     text = params.get("text")
     if not isinstance(text, str) or not text.strip():
         raise JobError("There is no text to speak. Type something first.", "missing_input")
-    reference = _existing_file(params, "reference", "reference recording",
-                               "Record it again or choose another take.")
-    gpt = _existing_file(params, "gpt", "GPT voice model (.ckpt)")
-    sovits = _existing_file(params, "sovits", "SoVITS voice model (.pth)")
-    hubert = _existing_file(params, "hubert", "speech feature model (chinese-hubert-base)",
-                            required=False)
-    bert = _existing_file(params, "bert", "text feature model (chinese-roberta-wwm-ext-large)",
-                          required=False)
-    device = str(params.get("device") or "cpu")
+    files = _voice_files(params)
     options = params.get("options") or {}
     if not isinstance(options, dict):
         raise JobError("Parameter 'options' must be a JSON object.", protocol.BAD_COMMAND)
     out = Path(params["out"]) if params.get("out") else ctx.job_dir / "speech.wav"
     userdict = _speak_userdict(params.get("userdict"))
-
-    try:    # lazily: torch and the engine load here, in the worker, never in the GUI
-        from core.engine.pipeline import (ModelPaths, SynthesisCancelled, SynthesisError,
-                                          SynthesisOptions, Synthesizer)
-    except ImportError as exc:
-        raise JobError(f"The speech engine is not installed or is incomplete ({exc}). "
-                       "Reinstall the app.", "engine_missing") from exc
+    engine = _engine()
     import numpy as np
 
     from core.audio.io import write_wav
 
     try:
-        synth_options = SynthesisOptions(**options)
+        synth_options = engine.SynthesisOptions(**options)
     except TypeError as exc:
         raise JobError(f"Unknown speaking option ({exc}).", protocol.BAD_COMMAND) from exc
-
-    key = ("synthesizer", str(gpt), str(sovits), str(hubert), str(bert), device)
     try:
-        synth = ctx.cache.get(key)
-        if synth is None:
-            ctx.cache.clear()       # one voice in memory at a time: models are hundreds of MB
-            ctx.progress("load", 0, 1, "Loading the voice (the first time takes a while)")
-            synth = Synthesizer(ModelPaths(gpt=gpt, sovits=sovits, hubert=hubert, bert=bert), device=device)
-            ctx.cache[key] = synth
-            ctx.progress("load", 1, 1, "Voice loaded")
-        ctx.raise_if_cancelled()
-        from core.watermark import payload_id_for_files
-        synth.watermark_id = payload_id_for_files(reference, gpt, sovits)   # the voice's id in the watermark
-        ref_info = synth.set_reference(reference, text=params.get("reference_text") or None)
+        synth, ref_info = _ready_voice(files, params.get("reference_text"), ctx)
         rate = int(getattr(synth, "SAMPLE_RATE", SPEAK_SAMPLE_RATE))
         pieces: list[np.ndarray] = []
         extra = {"userdict": userdict} if userdict is not None else {}
@@ -248,9 +297,9 @@ def speak(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
             pieces.append(audio)
             ctx.progress("speak", sentence.index + 1, sentence.total, sentence.text, chunk=str(chunk))
             ctx.raise_if_cancelled({"sentences": len(pieces)})
-    except SynthesisCancelled as exc:
+    except engine.SynthesisCancelled as exc:
         raise JobCancelled() from exc
-    except SynthesisError as exc:
+    except engine.SynthesisError as exc:
         raise JobError(str(exc), "synthesis_failed") from exc
     if not pieces:
         raise JobError("Nothing was spoken: the text has no words the voice can say.", "nothing_spoken")

@@ -4,8 +4,9 @@ core/worker/jobs.py does, with generated tones instead of a voice.
 Each sentence (split at . ! ? 。！？) becomes a short tone, announced by a progress event with
 `chunk` = its WAV, then the whole is written to params.out and a result follows.
 STUB_SCENARIO: ok (as above), slow (the first sentence, then nothing until cancelled), fail (an
-error event with a message for the user). Chunks go to STUB_CHUNKS (a folder). Every command
-received is appended to STUB_LOG.
+error event with a message for the user), prepare_fail (`prepare_voice` fails; `prepare_voice`
+otherwise answers at once). Chunks go to STUB_CHUNKS (a folder). Every command received is
+appended to STUB_LOG.
 """
 import array
 import math
@@ -60,5 +61,14 @@ def speak(job, params):
     emit(job, "result", data={"out": params["out"], "seconds": len(whole) / RATE, "sentences": len(sentences)})
 
 
+def prepare_voice(job, params):
+    emit(job, "progress", stage="load", step=0, total=1, message="Loading the voice")
+    if SCENARIO == "prepare_fail":
+        emit(job, "error", code="missing_file", message="The SoVITS voice model (.pth) is missing.")
+        return
+    emit(job, "result", data={"loaded": True})
+
+
 if __name__ == "__main__":
-    serve(["speak"], lambda job, kind, params: speak(job, params))
+    serve(["speak", "prepare_voice"],
+          lambda job, kind, params: prepare_voice(job, params) if kind == "prepare_voice" else speak(job, params))

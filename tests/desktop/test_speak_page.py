@@ -81,10 +81,11 @@ def speak_window(make_window, qtbot, tmp_path):
         client.shutdown(wait=True, kill_after_ms=2000)
 
 
-def sent(tmp_path, cmd: str = "run") -> list[dict]:
+def sent(tmp_path, cmd: str = "run", kind: str = "speak") -> list[dict]:
+    """Commands the worker received (`run`: of that kind of job)."""
     log = tmp_path / "stub.log"
     lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
-    return [c for c in map(json.loads, lines) if c["cmd"] == cmd]
+    return [c for c in map(json.loads, lines) if c["cmd"] == cmd and (cmd != "run" or c["kind"] == kind)]
 
 
 def type_chinese(widget: QWidget, text: str) -> None:
@@ -104,6 +105,35 @@ def type_and_speak(qtbot, page, text: str) -> None:
     qtbot.keyClick(page.text_edit, Qt.Key_Delete)
     qtbot.keyClicks(page.text_edit, text)
     qtbot.keyClick(page.text_edit, Qt.Key_Return, Qt.ControlModifier)
+
+
+def test_the_voice_loads_when_the_page_is_shown_not_at_the_first_sentence(speak_window, qtbot, tmp_path):
+    window, page, _ = speak_window("ok")
+    qtbot.waitUntil(lambda: page.preloader.job is None and page.preloader.loaded is not None, timeout=WAIT_MS)
+    (prepare,) = sent(tmp_path, kind="prepare_voice")
+    voice = Path(window.context.speaker.folder) / "voices" / "v-20260101"
+    assert prepare["params"] == {"gpt": str(voice / "gpt.ckpt"), "sovits": str(voice / "sovits.pth"),
+                                 "reference": str(voice / "reference.wav"), "reference_text": "你好"}
+    assert page.status_label.text() == "Ready. Type, then press Ctrl+Enter."
+    qtbot.keyClick(window.nav, Qt.Key_1, Qt.ControlModifier)      # away and back: already loaded
+    qtbot.keyClick(window.nav, Qt.Key_6, Qt.ControlModifier)
+    type_and_speak(qtbot, page, "Hello.")
+    qtbot.waitUntil(lambda: page.job is None, timeout=WAIT_MS)
+    assert len(sent(tmp_path, kind="prepare_voice")) == 1 and len(sent(tmp_path)) == 1
+
+
+def test_a_voice_that_cannot_load_says_so_before_anything_is_typed(speak_window, qtbot, tmp_path):
+    window, page, _ = speak_window("prepare_fail")
+    qtbot.waitUntil(lambda: "could not be loaded" in page.banner.text(), timeout=WAIT_MS)
+    assert "SoVITS voice model (.pth) is missing" in page.banner.text() and page.banner.kind == "warning"
+    assert page.preloader.job is None and page.preloader.loaded is None
+    page.speed_spin.setValue(1.2)                  # a setting changes: the same failure is not retried
+    assert page.preloader.job is None and len(sent(tmp_path, kind="prepare_voice")) == 1
+
+
+def test_no_voice_nothing_to_load(speak_window, tmp_path):
+    window, page, _ = speak_window("ok", voice=False)
+    assert page.preloader.job is None and sent(tmp_path, kind="prepare_voice") == []
 
 
 def test_speak_streams_sentences_in_order(speak_window, qtbot, tmp_path):
@@ -337,6 +367,8 @@ def test_voice_speed_volume_and_text_size_are_remembered_per_speaker(speak_windo
     qtbot.keyClick(page.voice_combo, Qt.Key_Up)                # the user tries the newer voice,
     assert page.current_voice().id == "v-20260301"
     qtbot.keyClick(page.voice_combo, Qt.Key_Down)              # then goes back to the older one
+    qtbot.waitUntil(lambda: page.preloader.job is None, timeout=WAIT_MS)
+    assert page.preloader.loaded == page.preloader.key(page.current_voice())   # the chosen voice is ready
     page.speed_spin.setValue(1.3)
     page.volume_slider.setValue(60)
     qtbot.keyClick(page.text_edit, Qt.Key_Equal, Qt.ControlModifier)

@@ -319,6 +319,23 @@ def test_speak_streams_sentences_and_caches_the_synthesizer(worker, fake_pipelin
     assert len(fake_pipeline) == 1              # loaded once, reused by the second job
 
 
+def test_prepare_voice_loads_ahead_so_speak_does_not(worker, fake_pipeline, voice_files):
+    worker.run("p1", "prepare_voice", reference_text="你好", **voice_files)
+    events = worker.until("result", "p1")
+    assert [e["step"] for e in events if e["type"] == "progress" and e["stage"] == "load"] == [0, 1]
+    assert events[-1]["data"]["loaded"] is True and len(fake_pipeline) == 1
+    worker.run("s1", "speak", text="One.", **voice_files)
+    events = worker.until("result", "s1")
+    assert not [e for e in events if e["type"] == "progress" and e["stage"] == "load"]
+    assert len(fake_pipeline) == 1              # the prepared voice was used
+
+
+def test_prepare_voice_missing_file_is_a_user_error(worker, voice_files, tmp_path):
+    worker.run("p1", "prepare_voice", **{**voice_files, "sovits": str(tmp_path / "gone.pth")})
+    error = worker.until("error", "p1")[-1]
+    assert error["code"] == "missing_file" and "gone.pth" in error["message"]
+
+
 def test_speak_engine_error_and_bad_option(worker, fake_pipeline, voice_files):
     worker.run("s1", "speak", text="Hi.", options={"fail": True}, **voice_files)
     error = worker.until("error", "s1")[-1]

@@ -224,3 +224,14 @@ def test_speak_streams_sentences_with_the_real_engine(worker, tiny_voice):
     worker.run("s2", "speak", text="你好。", options=options, **tiny_voice)
     events = worker.until("result", "s2")
     assert not [e for e in events if e["type"] == "progress" and e["stage"] == "load"]
+
+
+def test_prepare_voice_with_the_real_engine(worker, tiny_voice):
+    worker.run("p1", "prepare_voice", reference_text="你好世界", **tiny_voice)
+    events = worker.until("result", "p1")
+    assert events[-1]["data"]["loaded"] is True
+    assert [e["step"] for e in events if e["type"] == "progress" and e["stage"] == "load"] == [0, 1]
+    worker.run("s1", "speak", text="你好。", reference_text="你好世界",
+               options={"seed": 1, "max_new_tokens": 10}, **tiny_voice)
+    events = worker.until("result", "s1")
+    assert not [e for e in events if e["type"] == "progress" and e["stage"] == "load"]

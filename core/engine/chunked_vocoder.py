@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.engine.sovits_modules import LRELU_SLOPE, ResBlock1, ResBlock2
+from core.engine.sovits_modules import Generator, ResBlock1, ResBlock2
 
 __all__ = ["ChunkConfig", "ChunkedGenerator"]
 
@@ -95,9 +95,8 @@ class ChunkedGenerator(nn.Module):
     @staticmethod
     def supports(gen: nn.Module) -> bool:
         blocks = getattr(gen, "resblocks", None)
-        return (blocks is not None and len(blocks) > 0
-                and all(isinstance(b, (ResBlock1, ResBlock2)) for b in blocks)
-                and all(hasattr(gen, a) for a in ("conv_pre", "ups", "conv_post", "num_kernels")))
+        return (isinstance(gen, Generator) and blocks is not None and len(blocks) > 0
+                and all(isinstance(b, (ResBlock1, ResBlock2)) for b in blocks))
 
     def contexts(self) -> tuple[int, int]:
         """Receptive radius of stage A (latent frames) and stage B (stage A samples), + 2."""
@@ -114,48 +113,6 @@ class ChunkedGenerator(nn.Module):
             b += blocks(i) / rate
         b += _conv_reach(g.conv_post) / rate
         return a + 2, math.ceil(b) + 2
-
-    # ---- the generator's forward, split in two; `valid` zeroes the padding after every layer
-    def _blocks(self, i: int, x: Tensor, valid: int | None) -> Tensor:
-        out = None
-        for block in self.inner.resblocks[i * self.k:(i + 1) * self.k]:
-            y = x
-            pairs = (zip(block.convs1, block.convs2) if isinstance(block, ResBlock1)
-                     else ((c, None) for c in block.convs))
-            for c1, c2 in pairs:
-                h = c1(F.leaky_relu(y, LRELU_SLOPE))
-                if c2 is not None:
-                    if valid is not None:
-                        h[..., valid:] = 0
-                    h = c2(F.leaky_relu(h, LRELU_SLOPE))
-                if valid is not None:
-                    h[..., valid:] = 0
-                y = y + h
-            out = y if out is None else out + y
-        return out / self.k
-
-    def _up(self, i: int, x: Tensor, valid: int | None) -> tuple[Tensor, int | None]:
-        x = self.inner.ups[i](F.leaky_relu(x, LRELU_SLOPE))
-        if valid is not None:
-            valid *= int(self.inner.ups[i].stride[0])
-            x[..., valid:] = 0
-        return x, valid
-
-    def _stage_a(self, z: Tensor, g: Tensor | None, valid: int | None) -> Tensor:
-        x = self.inner.conv_pre(z)
-        if g is not None:
-            x = x + self.inner.cond(g)
-        if valid is not None:
-            x[..., valid:] = 0
-        x, valid = self._up(0, x, valid)
-        return self._blocks(0, x, valid)
-
-    def _stage_b(self, x: Tensor, valid: int | None) -> Tensor:
-        for i in range(1, len(self.inner.ups)):
-            x, valid = self._up(i, x, valid)
-            x = self._blocks(i, x, valid)
-        # the original uses leaky_relu's default slope (0.01) here, not 0.1
-        return torch.tanh(self.inner.conv_post(F.leaky_relu(x)))
 
     def _chunked(self, x: Tensor, size: int, ctx: int, rate: int, run) -> Tensor:
         """`run(chunk, valid)` over fixed-size chunks of x [B, C, n], `rate` outputs per input
@@ -174,6 +131,6 @@ class ChunkedGenerator(nn.Module):
     def forward(self, z: Tensor, g: Tensor | None = None) -> Tensor:
         with torch.autocast(z.device.type, dtype=self.dtype or torch.bfloat16, enabled=self.dtype is not None):
             h = self._chunked(z, self.a_frames, self.a_context, self.rate_a,
-                              lambda x, v: self._stage_a(x, g, v))
-            y = self._chunked(h, self.b_samples, self.b_context, self.rate_b, self._stage_b)
+                              lambda x, v: self.inner.stage_a(x, g, v))
+            y = self._chunked(h, self.b_samples, self.b_context, self.rate_b, self.inner.stage_b)
         return y.float()

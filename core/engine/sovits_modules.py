@@ -344,6 +344,14 @@ def _same_pad(kernel_size: int, dilation: int = 1) -> int:
     return (kernel_size * dilation - dilation) // 2
 
 
+def _zero_tail(x: torch.Tensor, valid: int | None) -> torch.Tensor:
+    """Zero the samples from `valid` on (in place): a padded input then computes exactly what the
+    unpadded one does, whose convolutions see zeros there (the chunked vocoder pads short inputs)."""
+    if valid is not None:
+        x[..., valid:] = 0
+    return x
+
+
 class ResBlock1(nn.Module):
     """HiFi-GAN residual block, type 1: dilated conv then plain conv, per dilation."""
 
@@ -355,9 +363,10 @@ class ResBlock1(nn.Module):
         self.convs2 = nn.ModuleList(
             WNConv1d(channels, channels, kernel_size, padding=_same_pad(kernel_size)) for _ in dilations)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, valid: int | None = None) -> torch.Tensor:
         for c1, c2 in zip(self.convs1, self.convs2):
-            x = x + c2(F.leaky_relu(c1(F.leaky_relu(x, LRELU_SLOPE)), LRELU_SLOPE))
+            h = _zero_tail(c1(F.leaky_relu(x, LRELU_SLOPE)), valid)
+            x = x + _zero_tail(c2(F.leaky_relu(h, LRELU_SLOPE)), valid)
         return x
 
 
@@ -370,9 +379,9 @@ class ResBlock2(nn.Module):
             WNConv1d(channels, channels, kernel_size, dilation=d, padding=_same_pad(kernel_size, d))
             for d in dilations[:2])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, valid: int | None = None) -> torch.Tensor:
         for c in self.convs:
-            x = x + c(F.leaky_relu(x, LRELU_SLOPE))
+            x = x + _zero_tail(c(F.leaky_relu(x, LRELU_SLOPE)), valid)
         return x
 
 
@@ -401,15 +410,34 @@ class Generator(nn.Module):
             self.cond = nn.Conv1d(gin_channels, upsample_initial_channel, 1)
 
     def forward(self, x: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
+        return self.stage_b(self.stage_a(x, g))
+
+    # Two halves (core.engine.chunked_vocoder runs each over chunks of its own size). `valid`:
+    # samples from there on are padding, zeroed after every layer as zero padding would be.
+    def stage_a(self, x: torch.Tensor, g: torch.Tensor | None = None, valid: int | None = None) -> torch.Tensor:
+        """conv_pre, style, the first upsampling stage."""
         x = self.conv_pre(x)
         if g is not None:
             x = x + self.cond(g)
-        for i, up in enumerate(self.ups):
-            x = up(F.leaky_relu(x, LRELU_SLOPE))
-            blocks = self.resblocks[i * self.num_kernels: (i + 1) * self.num_kernels]
-            x = sum(block(x) for block in blocks) / self.num_kernels
+        return self._stage(0, _zero_tail(x, valid), valid)[0]
+
+    def stage_b(self, x: torch.Tensor, valid: int | None = None) -> torch.Tensor:
+        """The other upsampling stages and the output conv."""
+        for i in range(1, len(self.ups)):
+            x, valid = self._stage(i, x, valid)
         # the original uses leaky_relu's default slope (0.01) here, not 0.1
         return torch.tanh(self.conv_post(F.leaky_relu(x)))
+
+    def _stage(self, i: int, x: torch.Tensor, valid: int | None) -> tuple[torch.Tensor, int | None]:
+        """Upsampling stage i; returns its output and its valid length."""
+        if valid is not None:
+            valid *= int(self.ups[i].stride[0])
+        x = _zero_tail(self.ups[i](F.leaky_relu(x, LRELU_SLOPE)), valid)
+        blocks = self.resblocks[i * self.num_kernels: (i + 1) * self.num_kernels]
+        out = blocks[0](x, valid)
+        for block in blocks[1:]:        # not sum(): its 0 + first block is one more full pass
+            out = out + block(x, valid)
+        return out / self.num_kernels, valid
 
 
 # ---------------------------------------------------------------------------------- style encoder

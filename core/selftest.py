@@ -61,12 +61,12 @@ def _transformers() -> str:
 
 def _fast_decode() -> str:
     """The CPU speed levers that can fail in an installation: int8 kernels and TorchScript (it
-    needs core/engine/scripted_decode.py's source, which the bundle must ship)."""
+    needs core/engine/decode_step.py's source, which the bundle must ship)."""
     import torch
 
+    from core.engine.decode_step import ScriptedDecode
     from core.engine.fastpaths import int8_available, quantize_gpt
     from core.engine.gpt import GPTConfig, Text2Semantic
-    from core.engine.scripted_decode import ScriptedDecode
 
     if not int8_available():
         return "no int8 kernels in this PyTorch: synthesis runs in fp32 (slower)"

@@ -7,9 +7,9 @@ is only used where it is known to give the same output within its gate:
 | --- | --- | --- |
 | `fold_weight_norm` | bakes SoVITS's weight_g/weight_v into plain weights at load | == plain within 1e-5 (tests) |
 | `int8_gpt` | the GPT's 24 x 4 transformer linears as per-channel int8 weights, dynamically quantised activations (fbgemm/oneDNN kernels) | >= 95 % same greedy tokens over 50 steps (tests, `voicebank bench`) |
-| `lean_int8` | int8 decode steps (<= 8 rows) write the scaled input into a preallocated buffer whose probe columns are filled once: ~6 ops per linear instead of ~10 | bit-identical to `int8_gpt` alone (tests) |
-| `fused_decode` | int8 decode steps run the 24 layers as one plain function (`FusedDecode`) instead of ~190 module calls | bit-identical to `int8_gpt` alone (tests) |
-| `scripted_decode` | the same fused decode step as one TorchScript module (`core.engine.scripted_decode`): the ~1000 small ops of a step run from C++ instead of Python (8.5 -> 4.6 ms a step on 2 vCPU); falls back to `fused_decode` if scripting fails | bit-identical to `fused_decode` (tests) |
+| `lean_int8` | int8 decode steps (<= 8 rows) write the scaled input into a preallocated buffer whose probe columns are filled once: ~6 ops per linear instead of ~10 (the fused step below always calls its linears this way) | bit-identical to `int8_gpt` alone (tests) |
+| `fused_decode` | int8 decode steps run the 24 layers as one plain loop (`core.engine.decode_step.FusedDecode`) instead of ~190 module calls | bit-identical to `int8_gpt` alone (tests) |
+| `scripted_decode` | the same fused decode step compiled by TorchScript (`ScriptedDecode`): the ~1000 small ops of a step run from C++ instead of Python (8.5 -> 4.6 ms a step on 2 vCPU); falls back to `fused_decode` if scripting fails | bit-identical to `fused_decode` (tests) |
 | `bf16_kv_cache` | the GPT's key/value cache (and so decode attention) in bf16: half the bytes read per decode step; only on CPUs with native bf16; on by default, at the cost of EXACT batch invariance (a batched row can differ from the text alone on a near-tied token; `--no-bf16-kv-cache` restores it) | >= 95 % same greedy tokens over 50 steps, with int8 (tests, `voicebank bench`) |
 | `chunked_decoder` | the HiFi-GAN generator runs over overlapping chunks of two fixed sizes (`core.engine.chunked_vocoder`): oneDNN never sets up a new shape for a new sentence length, and small chunks stay in cache | == plain within float rounding in fp32 (tests: the context covers the receptive field) |
 | `bf16_decoder` | the generator under bf16 autocast (with `chunked_decoder`, every stage; without it, whole-sequence bf16, which pays ~1 s of oneDNN set-up per new length: the bench's A/B only) | only on CPUs with native bf16 (AVX512-BF16 / AMX) and only if its output is >= 30 dB SNR against the fp32 whole-sequence generator on the loaded model (checked at load, every time) |
@@ -45,8 +45,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from core.engine.chunked_vocoder import ChunkConfig, ChunkedGenerator
+from core.engine.decode_step import FusedDecode, ScriptedDecode
 from core.engine.gpt import SelfAttention, Text2Semantic, cached_keys_values
-from core.engine.scripted_decode import ScriptedDecode
 
 __all__ = [
     "FastPaths", "FastPathReport", "Int8Linear", "Int8SelfAttention", "FusedDecode",
@@ -281,41 +281,6 @@ def use_lean_int8(model: Text2Semantic, on: bool = True) -> int:
     return n
 
 
-class FusedDecode:
-    """A decode step through an int8 GPT's layers as one plain function (`Text2Semantic.decode_layers`).
-
-    The same ops in the same order as `Stack` -> `Block` -> `Int8SelfAttention` (bit-identical
-    output), without the ~8 module calls per layer (192 per step) and their Python overhead;
-    the linears' `forward` is called directly and the ReLU is in place.
-    """
-
-    def __init__(self, model: Text2Semantic) -> None:
-        self.layers = []
-        for layer in model.h.layers:
-            att = layer.self_attn
-            if not isinstance(att, Int8SelfAttention) or layer.training:
-                raise ValueError("FusedDecode needs an int8 GPT in eval mode (quantize_gpt)")
-            n1, n2 = layer.norm1, layer.norm2
-            self.layers.append((att.in_proj.forward, att.out_proj.forward, layer.linear1.forward,
-                                layer.linear2.forward, att.n_head, (n1.weight, n1.bias, n1.eps),
-                                (n2.weight, n2.bias, n2.eps)))
-
-    def __call__(self, x: Tensor, mask: Tensor | None, cache: Any) -> Tensor:
-        start = cache.length
-        B, T, D = x.shape
-        shape = (D,)
-        for i, (in_proj, out_proj, lin1, lin2, H, (w1, b1, e1), (w2, b2, e2)) in enumerate(self.layers):
-            q, k, v = in_proj(x).view(B, T, 3, H, D // H).permute(2, 0, 3, 1, 4)
-            q, k, v = cached_keys_values(q, k, v, (cache.k[i], cache.v[i]), start)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-            if y.dtype != x.dtype:
-                y = y.to(x.dtype)
-            x = F.layer_norm(x + out_proj(y.transpose(1, 2).reshape(B, T, D)), shape, w1, b1, e1)
-            x = F.layer_norm(x + lin2(lin1(x).relu_()), shape, w2, b2, e2)
-        cache.length = start + T
-        return x
-
-
 @torch.inference_mode()
 def greedy_agreement(reference: Text2Semantic, candidate: Text2Semantic, x: Tensor, bert: Tensor,
                      prompt: Tensor | None, steps: int = 50, repetition_penalty: float = 1.35,
@@ -501,8 +466,6 @@ def apply_fast_paths(synth: Any, fast: FastPaths) -> FastPathReport:
             if fast.lean_int8:
                 rep.lean_int8 = use_lean_int8(synth.gpt) > 0
             if fast.fused_decode:
-                synth.gpt.decode_layers = FusedDecode(synth.gpt)
-                rep.fused_decode = True
                 if fast.scripted_decode:
                     try:
                         synth.gpt.decode_layers = ScriptedDecode(synth.gpt)
@@ -510,6 +473,9 @@ def apply_fast_paths(synth: Any, fast: FastPaths) -> FastPathReport:
                     except Exception as exc:  # a PyTorch without TorchScript, or no source to script
                         rep.notes.append(f"scripted decode unavailable ({type(exc).__name__}: {exc}); "
                                          "the Python fused decode step is used")
+                if not rep.scripted_decode:
+                    synth.gpt.decode_layers = FusedDecode(synth.gpt)
+                rep.fused_decode = True
         else:
             rep.notes.append("int8 GPT unavailable (no int8 kernels in this PyTorch); fp32 used")
     if fast.bf16_kv_cache and dev.type == "cpu":

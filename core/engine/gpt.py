@@ -283,7 +283,7 @@ def structure_mask(n_text: int, n_audio: int, device: torch.device | str | None 
 class Text2Semantic(nn.Module):
     kv_dtype: torch.dtype | None = None  # the KV cache's dtype; None = the weights' (a fast path may set bf16)
     static_decode: Any = None  # a `cuda_decode.StaticDecode`: static cache + CUDA-graph decode step
-    # A fast path's stand-in for `self.h` in decode steps (`fastpaths.FusedDecode`): (x, mask, cache) -> x
+    # A fast path's stand-in for `self.h` in decode steps (`decode_step.FusedDecode`): (x, mask, cache) -> x
     decode_layers: Any = None
 
     def __init__(self, cfg: GPTConfig) -> None:

@@ -10,13 +10,23 @@ import pytest
 import torch
 
 from core.engine.checkpoint import HParams
+from core.engine.chunked_vocoder import ChunkedGenerator
+from core.engine.decode_step import FusedDecode, ScriptedDecode
 from core.engine.fastpaths import (
-    AGREEMENT_GATE, SNR_GATE_DB, FastPaths, FusedDecode, Int8Linear, cpu_has_native_bf16,
-    decoder_snr, greedy_agreement, int8_available, quantize_gpt, snr_db, use_bf16_bert, use_cpu_decoder,
+    AGREEMENT_GATE,
+    SNR_GATE_DB,
+    FastPaths,
+    Int8Linear,
+    cpu_has_native_bf16,
+    decoder_snr,
+    greedy_agreement,
+    int8_available,
+    quantize_gpt,
+    snr_db,
+    use_bf16_bert,
+    use_cpu_decoder,
     use_lean_int8,
 )
-from core.engine.chunked_vocoder import ChunkedGenerator
-from core.engine.scripted_decode import ScriptedDecode
 from core.engine.gpt import GPTConfig, Text2Semantic, load_gpt
 from core.engine.pipeline import SynthesisOptions, Synthesizer
 from core.engine.sovits import SoVITS, SoVITSConfig, fold_weight_norm, load_sovits

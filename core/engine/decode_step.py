@@ -1,15 +1,16 @@
-"""The int8 GPT's decode step as one TorchScript module (`FastPaths.scripted_decode`, CPU).
+"""The int8 GPT's decode step as one fused module (`Text2Semantic.decode_layers`, CPU).
 
-Why: a decode step is ~1000 small ops (24 layers x ~40), and from Python each costs a few
-microseconds of interpreter and argument parsing on top of its kernel; that overhead was about as
-large as the int8 matmuls themselves (2 vCPU: 8.5 ms a step from Python, 4.6 ms scripted, the
-96 int8 matmuls alone ~3 ms). TorchScript runs the same ops from C++: no compiler is needed at
-run time (unlike torch.compile), so it works on every user's machine and in the bundled app.
-
-Same ops in the same order as `FusedDecode` (itself bit-identical to the module path), so tokens
-are bit-identical (tests). `torch.jit.script` is deprecated in recent PyTorch; if scripting fails
-(a future PyTorch, or an app without this file's source) the pipeline falls back to
-`FusedDecode` and says so in its report.
+`FusedDecode` (`FastPaths.fused_decode`) runs the 24 layers as one plain loop: the lean int8
+linears, the KV-cache write, SDPA, residuals and LayerNorms, the same ops in the same order as
+the module path (`Stack` -> `Block` -> `Int8SelfAttention`), so tokens are bit-identical (tests),
+without ~190 module calls a step. `ScriptedDecode` (`FastPaths.scripted_decode`) is the same
+module under `torch.jit.script`. Why: a step is ~1000 small ops (24 layers x ~40), and from
+Python each costs a few microseconds of interpreter and argument parsing on top of its kernel,
+about as much as the int8 matmuls themselves (2 vCPU: 8.5 ms a step from Python, 4.6 ms
+scripted, the 96 int8 matmuls alone ~3 ms). TorchScript runs the ops from C++ with no compiler
+at run time (unlike torch.compile), so it works on every user's machine and in the bundled app.
+`torch.jit.script` is deprecated in recent PyTorch; if scripting fails (a future PyTorch, or an
+app without this file's source) the pipeline keeps `FusedDecode` and says so in its report.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["ScriptedDecode"]
+__all__ = ["FusedDecode", "ScriptedDecode"]
 
 
 class _Int8Lin(nn.Module):
@@ -83,27 +84,28 @@ class _Stack(nn.Module):
         return x
 
 
-class ScriptedDecode:
-    """`Text2Semantic.decode_layers` for an int8 GPT (after `quantize_gpt`): one scripted call
-    per decode step. Raises if the model is not an eval-mode int8 GPT or scripting fails."""
+class FusedDecode:
+    """`Text2Semantic.decode_layers` for an int8 GPT (after `quantize_gpt`): one call per decode
+    step, run from Python. Raises ValueError if the model is not an eval-mode int8 GPT."""
 
     def __init__(self, model: Any) -> None:
-        from core.engine.fastpaths import Int8SelfAttention, PROBE_COLUMNS
+        from core.engine.fastpaths import PROBE_COLUMNS, Int8SelfAttention
 
         if not all(isinstance(layer.self_attn, Int8SelfAttention) and not layer.training
                    for layer in model.h.layers):
-            raise ValueError("ScriptedDecode needs an int8 GPT in eval mode (quantize_gpt)")
+            raise ValueError(f"{type(self).__name__} needs an int8 GPT in eval mode (quantize_gpt)")
         self._probes = []  # (in_features, probe row) of every linear, in call order
         for layer in model.h.layers:
             for lin in (layer.self_attn.in_proj, layer.self_attn.out_proj, layer.linear1, layer.linear2):
                 if lin.bias is None:
-                    raise ValueError("ScriptedDecode needs the GPT's linear biases")
+                    raise ValueError(f"{type(self).__name__} needs the GPT's linear biases")
                 self._probes.append((lin.in_features, lin.probe))
         self._width = PROBE_COLUMNS
-        with warnings.catch_warnings():  # "torch.jit.script is deprecated": see the module doc
-            warnings.simplefilter("ignore")
-            self.script = torch.jit.script(_Stack(model).eval())
+        self.step = self._build(_Stack(model).eval())
         self._local = threading.local()
+
+    def _build(self, stack: nn.Module) -> nn.Module:
+        return stack
 
     def _bufs(self, rows: int) -> list[Tensor]:
         """Kernel inputs for `rows` rows, probe columns filled: per thread (the overlap worker
@@ -124,8 +126,17 @@ class ScriptedDecode:
     def __call__(self, x: Tensor, mask: Tensor | None, cache: Any) -> Tensor:
         B, T, D = x.shape
         if T != 1:
-            raise ValueError("ScriptedDecode runs decode steps (one new position per row)")
+            raise ValueError(f"{type(self).__name__} runs decode steps (one new position per row)")
         start = cache.length
-        y = self.script(x.reshape(B, D), cache.k, cache.v, start, mask, self._bufs(B))
+        y = self.step(x.reshape(B, D), cache.k, cache.v, start, mask, self._bufs(B))
         cache.length = start + 1
         return y.view(B, 1, D)
+
+
+class ScriptedDecode(FusedDecode):
+    """`FusedDecode` compiled by TorchScript. Raises if scripting fails."""
+
+    def _build(self, stack: nn.Module) -> nn.Module:
+        with warnings.catch_warnings():  # "torch.jit.script is deprecated": see the module doc
+            warnings.simplefilter("ignore")
+            return torch.jit.script(stack)

@@ -1,4 +1,4 @@
-"""The TorchScript decode step gives exactly the tokens of the Python one."""
+"""The fused decode step, from Python and compiled by TorchScript, gives exactly the tokens of the module path."""
 from __future__ import annotations
 
 import copy
@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from core.engine import fastpaths
-from core.engine.fastpaths import FastPaths, FusedDecode, quantize_gpt, use_lean_int8
+from core.engine.decode_step import FusedDecode, ScriptedDecode
+from core.engine.fastpaths import FastPaths, quantize_gpt, use_lean_int8
 from core.engine.pipeline import Synthesizer
-from core.engine.scripted_decode import ScriptedDecode
 from tests.core.engine.test_fastpaths import gpt_inputs, needs_int8, small_gpt
 
 

@@ -30,6 +30,11 @@ class Phrase:
     text: str
 
 
+def phrase_text(text: str) -> str:
+    """A phrase as it is kept and matched: its words, single-spaced."""
+    return " ".join(str(text).split())
+
+
 def cache_key(voice_key: str, text: str, speed: float, dictionary_stamp: str) -> str:
     raw = f"{voice_key}\n{text.strip()}\n{speed:.2f}\n{dictionary_stamp}"
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
@@ -56,7 +61,7 @@ class PhraseBook:
                                       "phrases": [{"id": p.id, "text": p.text} for p in phrases]})
 
     def add(self, text: str) -> Phrase:
-        text = " ".join(str(text).split())
+        text = phrase_text(text)
         if not text:
             raise PhraseError("There is no text to save. Type the phrase first, then add it.")
         if len(text) > MAX_PHRASE_CHARS:

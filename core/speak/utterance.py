@@ -13,7 +13,7 @@ from typing import Any, Literal
 from core.speak.dictionary import dictionary_path, dictionary_stamp, load_dictionary
 from core.speak.history import History
 from core.speak.messages import find_recording
-from core.speak.phrases import Phrase, PhraseBook, cache_key
+from core.speak.phrases import Phrase, PhraseBook, cache_key, phrase_text
 from core.speak.voices import SpeakVoice
 from core.text.userdict import UserDictError
 
@@ -43,7 +43,7 @@ class Utterance:
 
 
 def is_saved_phrase(text: str, phrases: list[Phrase]) -> bool:
-    text = " ".join(text.split())       # as PhraseBook.add keeps it
+    text = phrase_text(text)
     return any(p.text == text for p in phrases)
 
 

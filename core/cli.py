@@ -12,8 +12,12 @@ from pathlib import Path
 
 
 def _bank(args):
+    from core.bank.recovery import recover
     from core.bank.store import Bank
-    return Bank(Path(args.bank) if args.bank else None)
+    bank = Bank(Path(args.bank) if args.bank else None)
+    for message in recover(bank.root).messages():   # a restore a kill cut short: finish or undo it
+        print(message, file=sys.stderr)
+    return bank
 
 
 def cmd_gui(args) -> int:
@@ -26,22 +30,31 @@ def cmd_check(args) -> int:
     from core.audio.io import AudioFileError, read_audio
     from core.audio.quality import analyze, format_report
 
+    from core.textcheck import printable
+
     results, failed = [], 0
     for name in args.files:
+        shown = printable(name)         # a name that is not UTF-8 still prints
         try:
             clip = read_audio(name)
             report = analyze(clip.samples, clip.sample_rate, text=args.text)
         except AudioFileError as exc:
             failed += 1
-            results.append({"file": name, "error": str(exc)})
+            results.append({"file": shown, "error": str(exc)})
             if not args.json:
-                print(f"{name}\n  cannot check: {exc}\n")
+                print(f"{shown}\n  cannot check: {exc}\n")
             continue
-        results.append({"file": name, "channels": clip.channels, "format": clip.format,
-                        "subtype": clip.subtype, "report": report.to_dict()})
+        # a cut-off or damaged file is still checked, as far as it goes, with a warning
+        warnings = [w for w in (
+            clip.cut_off_message() and f"{clip.cut_off_message()} The report is for the part that is there.",
+            clip.damaged_message() and f"{clip.damaged_message()} They were read as silence.") if w]
+        results.append({"file": shown, "channels": clip.channels, "format": clip.format,
+                        "subtype": clip.subtype, "report": report.to_dict(),
+                        **({"warnings": warnings} if warnings else {})})
         if not args.json:
             note = f"  ({clip.channels} channels mixed to mono)\n" if clip.channels > 1 else ""
-            print(format_report(report, name) + "\n" + note)
+            note += "".join(f"  warning: {w}\n" for w in warnings)
+            print(format_report(report, shown) + "\n" + note)
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     return 1 if failed else 0
@@ -51,20 +64,23 @@ def cmd_detect(args) -> int:
     from core.audio.io import AudioFileError, read_audio
     from core.watermark import describe, detect
 
+    from core.textcheck import printable
+
     results, failed = [], 0
     for name in args.files:
+        shown = printable(name)
         try:
             clip = read_audio(name, max_seconds=3600)
         except AudioFileError as exc:
             failed += 1
-            results.append({"file": name, "error": str(exc)})
+            results.append({"file": shown, "error": str(exc)})
             if not args.json:
-                print(f"{name}: cannot check: {exc}")
+                print(f"{shown}: cannot check: {exc}")
             continue
         found = detect(clip.samples, clip.sample_rate)
-        results.append({"file": name, **found.to_dict()})
+        results.append({"file": shown, **found.to_dict()})
         if not args.json:
-            print(f"{name}: {describe(found)}")
+            print(f"{shown}: {describe(found)}")
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     return 1 if failed else 0
@@ -73,6 +89,7 @@ def cmd_detect(args) -> int:
 def cmd_denoise(args) -> int:
     from core.audio.denoise import DenoiserUnavailable, denoise
     from core.audio.io import AudioFileError, read_audio, write_wav
+    from core.textcheck import printable
 
     src, dst = Path(args.input), Path(args.output)
     if dst.exists() and src.exists() and dst.resolve() == src.resolve():
@@ -84,22 +101,55 @@ def cmd_denoise(args) -> int:
     except (AudioFileError, DenoiserUnavailable) as exc:
         print(f"voicebank denoise: {exc}", file=sys.stderr)
         return 1
-    write_wav(dst, result.cleaned, clip.sample_rate)
+    if clip.cut_off:
+        print(f"voicebank denoise: warning: {clip.cut_off_message()} Only that part is cleaned.",
+              file=sys.stderr)
+    from core.diskspace import DiskFullError, reporting_disk_full
+    try:
+        with reporting_disk_full(f"the cleaned copy {printable(dst.name)} could not be written", dst.parent,
+                                 needed_bytes=2 * len(result.cleaned) + 44,
+                                 kept=f"{printable(src.name)} is unchanged and nothing half-written "
+                                      "was left behind."):
+            write_wav(dst, result.cleaned, clip.sample_rate)
+    except DiskFullError as exc:
+        print(f"voicebank denoise: {exc}", file=sys.stderr)
+        return 1
     voiced = float((result.vad_prob > 0.5).mean()) if len(result.vad_prob) else 0.0
-    print(f"wrote {dst} ({clip.duration:.1f} s at {clip.sample_rate} Hz; voice in {voiced:.0%} of frames)")
+    print(f"wrote {printable(dst)} ({clip.duration:.1f} s at {clip.sample_rate} Hz; voice in {voiced:.0%} of frames)")
     return 0
 
 
 def cmd_speakers(args) -> int:
+    from core.bank.process import ungraded_takes
+
     bank = _bank(args)
     speakers = bank.speakers()
     if not speakers:
         print(f"No speakers yet in {bank.root}. Start the app with `voicebank gui` to create one.")
+    unchecked = 0
     for sp in speakers:
         p = sp.progress()
+        waiting = len(ungraded_takes(sp))
+        unchecked += waiting
         print(f"{sp.id}\t{sp.name}\t{','.join(sp.info.languages)}\t"
-              f"{p.prompts_done}/{p.prompts_total} prompts\t{p.minutes_recorded:.1f} min")
+              f"{p.prompts_done}/{p.prompts_total} prompts\t{p.minutes_recorded:.1f} min"
+              + (f"\t{waiting} not checked" if waiting else ""))
+    if unchecked:
+        print(f"{unchecked} take(s) were never checked (the app stopped during their check). "
+              "`voicebank recheck` checks them now; the app also does when it starts.")
     return 0
+
+
+def cmd_recheck(args) -> int:
+    from core.bank.process import recheck_ungraded
+
+    def show(take, error) -> None:
+        print(f"{take.prompt_id}/{take.id}\t" + (f"could not be checked: {error}" if error
+                                                 else (take.grade or "?")))
+
+    summary = recheck_ungraded(_bank(args), on_done=show)
+    print(summary.describe() or "Every take is checked; there was nothing to do.")
+    return 1 if summary.failed else 0
 
 
 def cmd_devices(args) -> int:
@@ -135,7 +185,7 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    from core.bank.export import restore_speaker
+    from core.bank.restore import restore_speaker
     speaker = restore_speaker(_bank(args), Path(args.zip), replace=args.replace)
     p = speaker.progress()
     print(f"restored {speaker.id} ({p.prompts_done} prompts, {p.minutes_recorded:.1f} min) into {speaker.folder}")
@@ -185,6 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_denoise)
 
     sub.add_parser("speakers", help="list the speakers in the bank").set_defaults(func=cmd_speakers)
+    sub.add_parser("recheck", help="check the takes a crash left without a grade or cleaned copy"
+                   ).set_defaults(func=cmd_recheck)
     sub.add_parser("devices", help="list microphones").set_defaults(func=cmd_devices)
 
     p = sub.add_parser("export-dataset", help="write a speaker's takes as an LJSpeech-style dataset")
@@ -220,6 +272,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Arguments that are text to store or match (names, ids, what to say), not file paths: a value
+# that is not UTF-8 (a terminal in another encoding) is refused before anything is created.
+# Paths may be any bytes the file system allows and are left alone.
+TEXT_ARGUMENTS = {"speaker": "speaker", "donor": "--donor", "name": "--name", "text": "--text",
+                  "ref_text": "--ref-text", "voice": "--voice", "take": "--take"}
+
+
+def text_argument_problem(args: argparse.Namespace) -> str | None:
+    """A plain message for the first text argument that cannot be stored, else None."""
+    from core.textcheck import REPLACEMENT, printable, storable
+
+    for dest, label in TEXT_ARGUMENTS.items():
+        value = getattr(args, dest, None)
+        if isinstance(value, str) and not storable(value):
+            return (f"the {label} value “{printable(value)}” has a character that is not UTF-8 text "
+                    f"(shown as {REPLACEMENT}), so it cannot be saved. Type it again, or set the "
+                    "terminal to UTF-8 (for example LANG=C.UTF-8).")
+    return None
+
+
+def _never_fail_to_print() -> None:
+    """A message naming a file that is not UTF-8 must not crash the terminal output."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--worker"]:
@@ -233,10 +314,24 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    _never_fail_to_print()
+    problem = text_argument_problem(args)
+    if problem:
+        print(f"voicebank {args.command}: {problem}", file=sys.stderr)
+        return 2
     try:
         return int(args.func(args) or 0)
     except BankError as exc:
         print(f"voicebank {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        # A full disk is one plain line, never a traceback: writers raise a worded DiskFullError,
+        # and any other disk-full OSError still gets the same words.
+        from core.diskspace import disk_full_text, is_disk_full
+        if not is_disk_full(exc):
+            raise
+        print(f"voicebank {args.command}: {disk_full_text(exc, 'it could not finish writing')}",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

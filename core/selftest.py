@@ -59,26 +59,50 @@ def _transformers() -> str:
     return f"transformers {transformers.__version__}"
 
 
-def _fast_decode() -> str:
-    """The CPU speed levers that can fail in an installation: int8 kernels and TorchScript (it
-    needs core/engine/decode_step.py's source, which the bundle must ship)."""
+def _cpu() -> str:
+    """The CPU as torch and its kernels see it: which fast paths this machine can run at all."""
+    from core.engine.fastpath_gates import cpu_info
+
+    return cpu_info().summary()
+
+
+def _fast_paths() -> str:
+    """Every fast path's gate, measured here on a small random voice through the same load as a
+    real voice's (int8 kernels, TorchScript decode step, bf16), then the verdicts this machine
+    keeps for the voices already loaded on it. A gate that fails is not an installation fault
+    (that path stays off and the exact one runs); a TorchScript step that cannot be built is
+    (it needs core/engine/decode_step.py's source, which the bundle must ship)."""
     import torch
 
-    from core.engine.decode_step import ScriptedDecode
-    from core.engine.fastpaths import int8_available, quantize_gpt
+    from core.engine.fastpath_gates import GateCache, cpu_info, describe_status
+    from core.engine.fastpaths import FastPaths, int8_available
     from core.engine.gpt import GPTConfig, Text2Semantic
+    from core.engine.pipeline import Synthesizer
+    from core.engine.sovits import SoVITS, SoVITSConfig
+    from core.engine.checkpoint import HParams
 
-    if not int8_available():
-        return "no int8 kernels in this PyTorch: synthesis runs in fp32 (slower)"
     torch.manual_seed(0)
-    gpt = quantize_gpt(Text2Semantic(GPTConfig(n_layer=1, hidden_dim=32, embedding_dim=32, n_head=2,
-                                               linear_units=64)).eval(), inplace=True)
-    try:
-        ScriptedDecode(gpt)
-    except Exception as exc:
-        raise RuntimeError(f"the TorchScript decode step cannot be built ({exc}); synthesis still "
-                           "works, about 1.5x slower") from exc
-    return "int8 GPT and the TorchScript decode step work"
+    gpt = Text2Semantic(GPTConfig(n_layer=4, hidden_dim=256, embedding_dim=256, n_head=8,
+                                  linear_units=1024)).eval()
+    hp = HParams(model={"upsample_initial_channel": 64, "hidden_channels": 96, "filter_channels": 256,
+                        "inter_channels": 96})
+    sovits = SoVITS(SoVITSConfig.from_hparams(hp), with_posterior=False).eval()
+    synth = Synthesizer.from_models(gpt, sovits, torch.nn.Identity(), None,
+                                    fast=FastPaths(warmup=False, overlap=False))
+    rep = synth.fast_report
+    if int8_available() and rep.int8_gpt and not rep.scripted_decode:
+        raise RuntimeError("the TorchScript decode step cannot be built (" + "; ".join(rep.notes)
+                           + "); synthesis still works, about 1.5x slower")
+    lines = ["on a small random voice:"] + [line for line in describe_status(rep.status())
+                                             if not line.startswith(("This computer", "Checks"))]
+    here = cpu_info().summary()
+    voices = [e for e in GateCache().entries() if e.get("cpu") == here][-3:]
+    for entry in voices:
+        lines.append(f"voice {entry.get('gpt') or '?'} (checked {entry.get('saved', '?')}):")
+        lines += [line for line in describe_status({"gates": entry.get("gates")})]
+    if not voices:
+        lines.append("no voice has been loaded on this computer yet (its gates are checked at its first load)")
+    return "\n      ".join(lines)
 
 
 def _devices() -> str:
@@ -122,7 +146,7 @@ def run_selftest(record_s: float = 0.0, say: Callable[[str], None] = print) -> i
     """Run every check, printing one line each; returns the number that failed."""
     checks: list[tuple[str, Callable[[], str]]] = [
         ("resources", _resources), ("text", _text), ("denoise", _denoise), ("torch", _torch),
-        ("transformers", _transformers), ("fast synthesis", _fast_decode), ("microphones", _devices)]
+        ("transformers", _transformers), ("cpu", _cpu), ("fast paths", _fast_paths), ("microphones", _devices)]
     if record_s > 0:
         checks.append(("recording", _record(record_s)))
     failed = 0

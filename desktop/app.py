@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLineEdit, QListWidget, QMainWindow,
-                               QPushButton, QStackedWidget, QWidget)
+                               QPushButton, QSizePolicy, QStackedWidget, QWidget)
 
 from core.audio.capture import InputDevice, Recorder, list_input_devices
+from core.bank.recovery import recover
 from core.bank.store import Bank
 from desktop.build_page import BuildPage
+from desktop.checker import TakeChecker
 from desktop.context import AppContext
 from desktop.record_page import RecordPage
 from desktop.review_page import ReviewPage
@@ -25,6 +28,7 @@ from desktop.style import STYLE_SHEET, base_font
 
 PAGE_KEYS = {Qt.Key_1: 0, Qt.Key_2: 1, Qt.Key_3: 2, Qt.Key_4: 3, Qt.Key_5: 4, Qt.Key_6: 5}
 SPEAKER, ROOM, RECORD, REVIEW, BUILD, SPEAK = range(6)
+RECHECK_DELAY_MS = 2000     # takes a crash left unchecked are checked this long after start
 
 
 class MainWindow(QMainWindow):
@@ -35,6 +39,8 @@ class MainWindow(QMainWindow):
         self.setAccessibleName("Voicebank")
         self.context = AppContext(bank or Bank(), recorder or Recorder(),
                                   list_devices or list_input_devices, self)
+        # Before the pages read the bank: finish or undo a restore a kill cut short.
+        self.recovery = recover(self.context.bank.root)
         self.speaker_page = SpeakerPage(self.context)
         self.room_page = RoomPage(self.context)
         self.record_page = RecordPage(self.context)
@@ -68,6 +74,36 @@ class MainWindow(QMainWindow):
         self.resize(1150, 820)
         QApplication.instance().installEventFilter(self)
         self.nav.setCurrentRow(SPEAKER)
+        if self.recovery.messages():
+            self.speaker_page.banner.show_message(" ".join(self.recovery.messages()), "info")
+        self._start_recheck()
+
+    def _start_recheck(self) -> None:
+        """Takes a crash left unchecked (no grade or cleaned copy) are checked in the background;
+        the review page shows them graded as they come. Takes recorded from now on are the
+        record page's own, hence `before`."""
+        self.rechecker = TakeChecker(self)
+        self._review_refresh = QTimer(self, singleShot=True, interval=500)   # one refresh per burst
+        self._review_refresh.timeout.connect(self._refresh_review)
+        self.rechecker.done.connect(self._take_rechecked)     # a method: runs on the GUI thread
+        self.rechecker.rechecked.connect(self._rechecked)
+        # file times lag the clock by up to a tick (~10 ms): the margin keeps new takes out
+        started = time.time() - 0.05
+        # a little after the window is up: start-up stays light (the check loads scipy/RNNoise)
+        QTimer.singleShot(RECHECK_DELAY_MS, self,
+                          lambda: self.rechecker.recheck_bank(self.context.bank, before=started))
+
+    def _take_rechecked(self, take, error) -> None:
+        self._review_refresh.start()
+
+    def _refresh_review(self) -> None:
+        if self.stack.currentWidget() is self.review_page:
+            self.review_page.refresh()
+
+    def _rechecked(self, summary) -> None:
+        self._refresh_review()
+        if summary.failed:
+            self.review_page.banner.show_message(summary.describe(), "warning")
 
     @property
     def current_page(self) -> QWidget:
@@ -84,8 +120,20 @@ class MainWindow(QMainWindow):
             self.room_page.cancel()
         self.stack.setCurrentIndex(index)
         page = self.stack.currentWidget()
+        self._size_to(page)
         if hasattr(page, "page_shown"):
             page.page_shown()
+
+    def _size_to(self, page: QWidget) -> None:
+        """The window's minimum size is the shown page's own, not the largest page's (a stack
+        counts every page): the Record page, with its messages, then fits a 1024x600 screen."""
+        if not hasattr(self, "_page_policies"):
+            self._page_policies = [other.sizePolicy() for other in self.pages]
+        for other, own in zip(self.pages, self._page_policies):
+            other.setSizePolicy(own if other is page else QSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored))
+        self.stack.updateGeometry()
+        self.centralWidget().layout().activate()
+        self.layout().activate()        # now, so that a resize right after this already applies
 
     def _record_prompt(self, prompt_id: str) -> None:
         self.show_page(RECORD)
@@ -114,6 +162,8 @@ class MainWindow(QMainWindow):
         self.build_page.shutdown()              # a running build stops; it resumes next time
         self.speak_page.shutdown()
         self.record_page.checker.wait()
+        self.rechecker.stop()                   # the take it is on is finished, the rest wait
+        self.rechecker.wait()
         super().closeEvent(event)
 
 

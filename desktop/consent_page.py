@@ -8,9 +8,10 @@ voice the build compares the prompts with.
 """
 from __future__ import annotations
 
+import threading
 from datetime import date
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFrame, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QScrollArea, QVBoxLayout, QWidget)
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFrame, QHBoxLayou
 from core.audio import playback
 from core.audio.capture import AudioDeviceError, RecorderStatus
 from core.bank.store import BankError
+from core.diskspace import DiskFullError
 from core.trust import consent as ct
 from desktop.context import AppContext
 from desktop.style import PROMPT_PT
@@ -29,6 +31,11 @@ KEY_HELP = ("R or Space: record / stop    P: play it back    D: a relative gives
 WHY = ("Before your voice is built, the person whose voice is recorded reads this statement aloud "
        "once. It is kept with the recordings, and the build checks that the prompts were read by "
        "the same voice.")
+
+
+class _Finished(QObject):
+    """Carries "the recording has been checked" from the checking thread to the GUI thread."""
+    done = Signal()
 
 
 def consent_status(speaker) -> str:
@@ -48,6 +55,14 @@ class ConsentDialog(QDialog):
         self.speaker = context.speaker
         self.today = today or date.today()
         self.writer: ct.ConsentWriter | None = None
+        # Checking that a finished recording holds speech reads it all (a second or two for a
+        # long silent one), so it runs off the GUI thread; the result is shown when it is done.
+        self._finishing: threading.Thread | None = None
+        self._result: ct.ConsentRecord | Exception | None = None
+        self._stop_reason: str | None = None
+        self._finished = _Finished(self)
+        self._finished.done.connect(self._show_result)
+        self._text_problem: str | None = None
         self.setWindowTitle("Consent statement")
         self.setAccessibleName("Consent statement")
         layout = QVBoxLayout(self)
@@ -89,7 +104,7 @@ class ConsentDialog(QDialog):
         scroll.setFrameShape(QFrame.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setWidget(self.statement_label)
-        scroll.setMinimumHeight(240)
+        scroll.setMinimumHeight(150)             # with a 3-line message it still fits a 600 px screen
         layout.addWidget(scroll, 1)
 
         self.meter = LevelMeter()
@@ -131,6 +146,11 @@ class ConsentDialog(QDialog):
         return self.writer is not None
 
     @property
+    def checking(self) -> bool:
+        """The recording has stopped and is being checked for speech before it is kept."""
+        return self._finishing is not None
+
+    @property
     def language(self) -> str:
         return self.language_combo.currentData() or "en"
 
@@ -138,21 +158,30 @@ class ConsentDialog(QDialog):
         return "donor" if self.donor_check.isChecked() else "self"
 
     def statement(self) -> str | None:
-        """The text to read, or None while a donor's name is missing."""
+        """The text to read, or None while a donor's name is missing or cannot be stored
+        (then `_text_problem` says why)."""
+        self._text_problem = None
         if self.speaker is None:
             return None
-        if self.role() == "donor":
-            donor = self.donor_edit.text().strip()
-            if not donor:
-                return None
-            return ct.statement(self.language, donor, self.today, role="donor", patient=self.speaker.name)
-        return ct.statement(self.language, self.speaker.name, self.today)
+        try:
+            if self.role() == "donor":
+                donor = self.donor_edit.text().strip()
+                if not donor:
+                    return None
+                return ct.statement(self.language, donor, self.today, role="donor",
+                                    patient=self.speaker.name)
+            return ct.statement(self.language, self.speaker.name, self.today)
+        except ct.ConsentError as exc:      # e.g. a pasted name with a character that cannot be saved
+            self._text_problem = str(exc)
+            return None
 
     def refresh(self) -> None:
-        self.donor_edit.setEnabled(self.donor_check.isChecked() and not self.recording)
+        self.donor_edit.setEnabled(self.donor_check.isChecked() and not self.recording and not self.checking)
         text = self.statement()
         if self.speaker is None:
             shown = "Choose or create a speaker first (Speaker page)."
+        elif self._text_problem:
+            shown = self._text_problem
         elif text is None:
             shown = "Type the voice donor's name above (the person who will read the prompts)."
         else:
@@ -162,14 +191,17 @@ class ConsentDialog(QDialog):
         status = consent_status(self.speaker)
         if self.recording:
             status = "● Recording… read the statement, then press R to stop."
+        elif self.checking:
+            status = "Checking that the recording holds your voice… one moment."
+        busy = self.recording or self.checking
         self.status_label.setText(status)
         self.status_label.setAccessibleDescription(status)
         self.record_button.setText("&Stop (R)" if self.recording else "&Record (R)")
-        self.record_button.setEnabled(text is not None)
-        self.play_button.setEnabled(not self.recording and ct.current_consent(self.speaker) is not None
+        self.record_button.setEnabled(text is not None and not self.checking)
+        self.play_button.setEnabled(not busy and ct.current_consent(self.speaker) is not None
                                     if self.speaker else False)
         for widget in (self.language_combo, self.donor_check):
-            widget.setEnabled(not self.recording)
+            widget.setEnabled(not busy)
 
     def _donor_toggled(self, on: bool) -> None:
         self.refresh()
@@ -178,6 +210,8 @@ class ConsentDialog(QDialog):
 
     # actions ---------------------------------------------------------------------------
     def toggle_record(self) -> None:
+        if self.checking:
+            return                  # the last recording is still being checked
         if self.recording:
             self.stop()
         else:
@@ -185,7 +219,7 @@ class ConsentDialog(QDialog):
 
     def start(self) -> None:
         text = self.statement()
-        if text is None or self.recording:
+        if text is None or self.recording or self.checking:
             return
         donor = self.role() == "donor"
         try:
@@ -206,24 +240,63 @@ class ConsentDialog(QDialog):
         self.banner.clear_message()
         self.refresh()
 
-    def stop(self) -> ct.ConsentRecord | None:
+    def stop(self, reason: str | None = None) -> None:
+        """Stop recording; the recording is checked (long enough, holds speech) off the GUI
+        thread and the result shown when it is done (`checking` until then). `reason`: why it
+        stopped, when it was not the person (the microphone failed, the disk filled)."""
         writer, self.writer = self.writer, None
         if writer is None:
-            return None
+            return
         self.context.recorder.stop_capture()
-        try:
-            record = writer.finish()
-        except ct.ConsentError as exc:
-            self.banner.show_message(str(exc), "warning")
-            record = None
-        except OSError as exc:
-            self.banner.show_message(f"The recording could not be saved ({exc}). Check the disk has "
-                                     "space, then record again.", "error")
-            record = None
-        if record is not None:
-            self.banner.show_message("Saved. Thank you. Press P to listen to it, or Esc to close.", "ok")
+        self._stop_reason, self._result = reason, None
+        self._finishing = threading.Thread(target=self._finish, args=(writer,), daemon=True)
+        self.banner.clear_message()
         self.refresh()
-        return record
+        self._finishing.start()
+
+    def _finish(self, writer: ct.ConsentWriter) -> None:
+        """The checking thread: keep the recording or say why not; never raises."""
+        try:
+            self._result = writer.finish()
+        except Exception as exc:    # ConsentError (no speech, too short), OSError (disk), anything
+            self._result = exc
+        try:
+            self._finished.done.emit()
+        except RuntimeError:        # the window is gone; the recording was kept or refused already
+            pass
+
+    def wait_checked(self) -> None:
+        """Wait for the check of the last recording and show its result (used when closing)."""
+        if self._finishing is not None:
+            self._finishing.join()
+            self._show_result()
+
+    def _show_result(self) -> None:
+        thread, self._finishing = self._finishing, None
+        if thread is None:
+            return                  # already shown (the window was closed while checking)
+        thread.join()
+        result, reason = self._result, self._stop_reason
+        prefix = f"{reason} " if reason else ""
+        if isinstance(result, ct.ConsentRecord):
+            self.banner.show_message(prefix + "Saved. Thank you. Press P to listen to it, or Esc to close.",
+                                     "warning" if reason else "ok")
+        elif isinstance(result, ct.NoSpeechError):
+            self.banner.show_message(prefix + str(result) + " Press R when you are ready.", "error")
+        elif isinstance(result, ct.ConsentError):
+            self.banner.show_message(prefix + str(result), "warning")
+        elif isinstance(result, DiskFullError):      # its text says what to do
+            self.banner.show_message(prefix + str(result), "error")
+        elif isinstance(result, OSError):
+            self.banner.show_message(prefix + f"The recording could not be saved ({result}). Check the "
+                                     "disk has space, then record again.", "error")
+        elif isinstance(result, Exception):
+            self.banner.show_message(prefix + f"The recording could not be checked ({result}). Press R "
+                                     "to record it again.", "error")
+        self.refresh()
+        # Record was disabled while checking, so Qt moved the focus on (to Close): bring it back,
+        # or the next Space would close the window instead of recording again
+        self.record_button.setFocus()
 
     def cancel(self) -> None:
         writer, self.writer = self.writer, None
@@ -237,6 +310,7 @@ class ConsentDialog(QDialog):
         if self.recording:
             self.cancel()
         else:
+            self.wait_checked()     # the Speaker page shows whether the last recording was kept
             self.accept()
 
     def play(self) -> None:
@@ -268,15 +342,21 @@ class ConsentDialog(QDialog):
     def reject(self) -> None:       # the window's close button: never leave a recording running
         if self.recording:
             self.cancel()
+        self.wait_checked()
         super().reject()
 
     def _on_status(self, status: RecorderStatus) -> None:
         if not self.isVisible():
             return
         self.meter.set_levels(status.level_dbfs, status.peak_dbfs)
-        if status.error and self.recording:
-            self.stop()
-            self.banner.show_message(status.error, "error")
+        if (status.write_error or status.error) and self.recording:
+            # Cut off (a full disk, a microphone gone): a part of the statement is not consent,
+            # so nothing is kept; the message says why and what to do.
+            writer, self.writer = self.writer, None
+            self.context.recorder.stop_capture()
+            writer.abort()
+            self.banner.show_message(status.write_error or status.error, "error")
+            self.refresh()
         elif self.recording:
             self.status_label.setText(f"● Recording… {status.captured_s:.0f} s. Press R to stop.")
 

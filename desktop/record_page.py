@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QCheckBox, QFrame, QGridLayout, QLabel, QPushButton, QScrollArea,
+                               QVBoxLayout, QWidget)
 
 from core.audio import playback
 from core.audio.capture import AudioDeviceError, AutoStop, RecorderStatus
 from core.bank.prompts import Prompt
 from core.bank.store import BankError, Take, TakeWriter
+from core.diskspace import DiskFullError, recording_space_check, recording_stopped_message
 from desktop.checker import TakeChecker
 from desktop.context import AppContext
 from desktop.style import grade_label
@@ -31,16 +33,28 @@ class RecordPage(QWidget):
         self._speaker_id: str | None = None
         self._checking: set[str] = set()     # take ids being checked
         self._error_shown = False
+        self._space_warned = False           # the low-space warning is shown once per speaker/session
         self.checker = TakeChecker(self)
         self.checker.done.connect(self._on_checked)
         self.pending_start = QTimer(self)
         self.pending_start.setSingleShot(True)
         self.pending_start.timeout.connect(self.start_take)
 
-        layout = QVBoxLayout(self)
-        layout.addWidget(heading("Record"))
+        outer = QVBoxLayout(self)
+        outer.addWidget(heading("Record"))
         self.banner = Banner()
-        layout.addWidget(self.banner)
+        outer.addWidget(self.banner)
+        # The rest scrolls under the message: on a small screen (1024x600) a long message, such
+        # as the disk being full, is never squeezed or pushed off the page.
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidget(body)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setFocusPolicy(Qt.NoFocus)
+        outer.addWidget(scroll, 1)
         self.position = QLabel("")
         self.position.setAccessibleName("Prompt position")
         layout.addWidget(self.position)
@@ -125,6 +139,36 @@ class RecordPage(QWidget):
 
     def _forget_speaker(self) -> None:
         self._speaker_id = None
+        self._space_warned = False
+
+    # disk space ----------------------------------------------------------------------
+    def _still_to_record(self) -> tuple[int, float | None]:
+        """(prompts with no take yet, average take length so far) for the space figures."""
+        speaker = self.context.speaker
+        if speaker is None:
+            return 0, None
+        progress = speaker.progress()
+        # a few takes (one of them cut short) say little about the rest: a typical length until then
+        avg = progress.seconds_recorded / progress.prompts_done if progress.prompts_done >= 5 else None
+        return progress.prompts_total - progress.prompts_done, avg
+
+    def check_space(self) -> bool:
+        """Before a take: False (and the reason shown) when the disk is too full to record; a
+        warning, once, when the rest of the script will not fit."""
+        speaker = self.context.speaker
+        if speaker is None:
+            return True
+        found = recording_space_check(speaker.folder, *self._still_to_record())
+        if found is None:
+            return True
+        kind, text = found
+        if kind == "error":
+            self.banner.show_message(text, "error")
+            return False
+        if not self._space_warned:
+            self._space_warned = True
+            self.banner.show_message(text, "warning")
+        return True
 
     def page_shown(self) -> None:
         speaker = self.context.speaker
@@ -142,6 +186,8 @@ class RecordPage(QWidget):
                     f"{len(leftovers)} take(s) were cut off when the app stopped unexpectedly. Their "
                     f"sound is kept in {speaker.folder / 'takes'} (files ending .wav.part). "
                     "Record those sentences again when you are ready.", "warning")
+            else:
+                self.check_space()      # a low disk is said when the session starts, not mid-take
         try:
             self.context.ensure_open()
         except AudioDeviceError as exc:
@@ -191,7 +237,7 @@ class RecordPage(QWidget):
             self.problems_label.setText("")
             return
         text, colour = grade_label(take.grade)
-        extra = "  (cut off: the microphone stopped)" if take.interrupted else ""
+        extra = "  (cut off: recording stopped early)" if take.interrupted else ""
         self.grade_label.setText(f"{text}{extra}    {take.duration_s:.1f} s")
         self.grade_label.setStyleSheet(f"color: {colour};")
         problems = (take.quality or {}).get("problems") or []
@@ -214,6 +260,8 @@ class RecordPage(QWidget):
         self.pending_start.stop()
         prompt, speaker = self.prompt(), self.context.speaker
         if self.recording or prompt is None or speaker is None:
+            return
+        if not self.check_space():
             return
         try:
             self.context.ensure_open()
@@ -244,9 +292,14 @@ class RecordPage(QWidget):
         self.context.recorder.stop_capture()
         try:
             take = writer.finish(interrupted=interrupted)
+        except DiskFullError as exc:
+            self.banner.show_message(str(exc), "error")
+            self._show_state()
+            return None
         except OSError as exc:
-            self.banner.show_message(f"The take could not be saved ({exc}). Check the disk has space, "
-                                     f"then record again. Partial sound is in {writer.part_path}.", "error")
+            self.banner.show_message(f"The take could not be saved ({exc.strerror or exc}). Check the "
+                                     f"disk, then record again. Partial sound is in {writer.part_path}.",
+                                     "error")
             self._show_state()
             return None
         if take is None:
@@ -337,6 +390,9 @@ class RecordPage(QWidget):
         if not self.isVisible() and not self.recording:
             return
         self.meter.set_levels(status.level_dbfs, status.peak_dbfs)
+        if status.write_error and self.recording:
+            self._stop_on_write_error(status.write_error)
+            return
         if status.error:
             if self.recording:
                 self.pending_start.stop()
@@ -353,9 +409,22 @@ class RecordPage(QWidget):
             if status.auto_stop:
                 self.stop_take(advance=True)
 
+    def _stop_on_write_error(self, text: str) -> None:
+        """The disk filled up (or failed) mid-take: keep what was written, say what to do."""
+        self.pending_start.stop()
+        failed = self.writer.failed if self.writer is not None else None
+        take = self.stop_take(interrupted=True)
+        if self.banner.kind == "error" and take is None:
+            return          # stop_take already said why the take could not be kept
+        if isinstance(failed, DiskFullError):
+            text = recording_stopped_message(take.duration_s if take else None, *self._still_to_record(),
+                                             failed.errno)
+        self.banner.show_message(text, "error")
+        self._error_shown = True
+
     def _on_checked(self, take: Take, error: str | None) -> None:
         self._checking.discard(take.id)
-        if error:
+        if error and self.banner.kind != "error":     # a note on the check never hides an error
             self.banner.show_message(error, "warning")
         current = self.current_take()
         if current is not None and current.id == take.id:

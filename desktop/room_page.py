@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QV
 
 from core.audio.capture import AudioDeviceError, BufferSink, RecorderStatus
 from core.bank.store import BankError
+from core.diskspace import DiskFullError
 from desktop.context import AppContext
 from desktop.widgets import Banner, LevelMeter, heading, note
 
@@ -162,7 +163,7 @@ class RoomPage(QWidget):
     def begin_session(self) -> None:
         try:
             self.context.start_session()
-        except BankError as exc:
+        except (BankError, DiskFullError) as exc:
             self.banner.show_message(str(exc), "error")
             return
         self.go_record.emit()

@@ -14,6 +14,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QAbstractSpinBox, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit,
                                QVBoxLayout, QWidget)
 
+from core.diskspace import DiskFullError
 from core.speak.export import ExportError, export_audio, suggested_name, with_default_suffix
 from core.speak.history import History, Said
 from core.speak.phrases import Phrase, PhraseBook
@@ -25,7 +26,7 @@ from desktop.dictionary_dialog import DictionaryDialog
 from desktop.speak_player import PlayQueue
 from desktop.voice_actions import VoiceActionsBar
 from desktop.voice_preload import VoicePreloader
-from desktop.speak_widgets import HistoryBox, PhrasesBox, SpeakSettings, button
+from desktop.speak_widgets import HistoryBox, PhrasesBox, SpeakSettings, SpeedChecks, button
 from desktop.widgets import Banner, heading, note
 
 KEY_HELP = ("Ctrl+Enter: speak    Esc: stop    Alt+1 to Alt+9: say a saved phrase    Ctrl+S: save as a "
@@ -77,7 +78,8 @@ class SpeakPage(QWidget):
         self.stop_button = button("Stop (Esc)", "Stop speaking", self.stop)
         self.dictionary_button = button("Pro&nunciations… (Ctrl+D)", "Pronunciations of names and places",
                                         self.open_dictionary)
-        for widget in (self.speak_button, self.stop_button, self.dictionary_button):
+        self.speed_checks = SpeedChecks()      # details: the fast paths this computer runs
+        for widget in (self.speak_button, self.stop_button, self.dictionary_button, self.speed_checks.button):
             actions.addWidget(widget)
         actions.addStretch(1)
         layout.addLayout(actions)
@@ -85,6 +87,7 @@ class SpeakPage(QWidget):
         self.status_label.setWordWrap(True)
         self.status_label.setAccessibleName("What is happening")
         layout.addWidget(self.status_label)
+        layout.addWidget(self.speed_checks.text)
 
         self.settings = SpeakSettings(MIN_TEXT_PT, MAX_TEXT_PT)
         self.voice_combo, self.speed_spin = self.settings.voice_combo, self.settings.speed_spin
@@ -121,6 +124,7 @@ class SpeakPage(QWidget):
         self.preloader.status.connect(lambda text: None if self.busy else self._set_status(text))
         self.preloader.failed.connect(lambda message: self.banner.show_message(
             f"Your voice could not be loaded: {message}", "warning"))
+        self.preloader.details.connect(self.speed_checks.set_status)
         self.settings.changed.connect(lambda: self.isVisible() and self.preloader.preload(self.current_voice()))
         context.speaker_changed.connect(lambda _s: self.refresh())
         self.refresh()
@@ -194,6 +198,8 @@ class SpeakPage(QWidget):
         voice = self.current_voice()
         try:
             save_prefs(self._prefs_folder, self.settings.prefs(voice.id if voice else None))
+        except DiskFullError as exc:
+            self.banner.show_message(f"{exc} They still apply until the app closes.", "warning")
         except OSError as exc:
             self.banner.show_message(f"Your choices could not be remembered ({exc.strerror}); "
                                      "they still apply until the app closes.", "warning")
@@ -268,6 +274,8 @@ class SpeakPage(QWidget):
     def _keep(self, plan: Utterance, audio: Path, history: History, book: PhraseBook, failed: str) -> None:
         try:
             keep_said(plan, audio, history, book)
+        except DiskFullError as exc:      # says what could not be kept and what to do
+            self.banner.show_message(str(exc), "warning")
         except OSError as exc:
             self.banner.show_message(f"{failed} ({exc}).", "warning")
         self.history_box.refresh()
@@ -316,6 +324,8 @@ class SpeakPage(QWidget):
             self._set_status(f"Said: “{plan.text}”")
         for note_text in data.get("notes") or []:
             self.banner.show_message(str(note_text), "info")
+        if isinstance(data.get("fast_paths"), dict):
+            self.speed_checks.set_status(data["fast_paths"])
         self._update_buttons()
 
     def _on_failed(self, job: str, message: str) -> None:

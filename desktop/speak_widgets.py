@@ -7,6 +7,8 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QListWidget, QListWidgetItem, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
+from core.diskspace import DiskFullError
+from core.engine.fastpath_gates import describe_status
 from core.speak.history import History, Said
 from core.speak.phrases import Phrase, PhraseBook, PhraseError
 from core.speak.prefs import SpeakPrefs
@@ -107,6 +109,35 @@ class SpeakSettings(QWidget):
                           self.size_spin.value())
 
 
+class SpeedChecks:
+    """The voice's details: which fast paths run on this computer and each one's check against
+    the exact path (the worker's `fast_paths` status), shown on demand. A button for the actions
+    row and a text for under the status line; the text can be selected and copied into a report."""
+
+    def __init__(self) -> None:
+        self.button = button("Speed &checks…", "Speed checks", self.toggle)
+        self.button.setAccessibleDescription("How this voice runs on this computer: each fast path "
+                                             "and its check against the exact path")
+        self.button.setCheckable(True)
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.text.setAccessibleName("Speed checks")
+        self.text.setVisible(False)
+        self.status: dict | None = None
+        self.set_status(None)
+
+    def set_status(self, status: dict | None) -> None:
+        self.status = status if isinstance(status, dict) else None
+        lines = describe_status(self.status) if self.status else [
+            "Not known yet: the checks run when the voice is loaded."]
+        self.text.setText("\n".join(lines))
+        self.text.setAccessibleDescription(" ".join(lines))
+
+    def toggle(self) -> None:
+        self.text.setVisible(self.button.isChecked())
+
+
 class PhrasesBox(QGroupBox):
     say = Signal(object)            # Phrase
     add_clicked = Signal()
@@ -192,6 +223,9 @@ class PhrasesBox(QGroupBox):
             return
         try:
             self.book.remove(phrase.id)
+        except DiskFullError as exc:      # says what failed and how much space is needed
+            self.message.emit(str(exc), "error")
+            return
         except OSError as exc:
             self.message.emit(f"The phrase could not be removed ({exc}).", "error")
             return

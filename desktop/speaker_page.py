@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineE
 
 from core.audio.capture import NO_MICROPHONE, AudioDeviceError
 from core.bank.store import BankError
+from core.diskspace import DiskFullError
 from core.voices.erase import delete_speaker, speaker_files
 from desktop.consent_page import ConsentDialog, consent_row, consent_status
 from desktop.context import AppContext
@@ -201,7 +202,7 @@ class SpeakerPage(QWidget):
         languages = LANGUAGE_CHOICES[self.language_combo.currentIndex()][1]
         try:
             speaker = self.context.bank.create_speaker(self.name_edit.text(), languages)
-        except BankError as exc:
+        except (BankError, DiskFullError) as exc:
             self.banner.show_message(str(exc), "error")
             return
         self.name_edit.clear()
@@ -228,7 +229,7 @@ class SpeakerPage(QWidget):
             return
         try:
             prompt = self.context.speaker.add_message(self.message_edit.text())
-        except BankError as exc:
+        except (BankError, DiskFullError) as exc:
             self.banner.show_message(str(exc), "error")
             return
         self.message_edit.clear()
@@ -241,7 +242,11 @@ class SpeakerPage(QWidget):
         if self.context.speaker is None or item is None:
             self.banner.show_message("Select a message in the list first (use the arrow keys).", "warning")
             return
-        self.context.speaker.remove_message(item.data(Qt.UserRole))
+        try:
+            self.context.speaker.remove_message(item.data(Qt.UserRole))
+        except DiskFullError as exc:
+            self.banner.show_message(str(exc), "error")
+            return
         self.context.prompts_changed()
         self.refresh_messages()
         self.banner.show_message("Removed from the list. Anything you recorded for it is still kept.", "ok")

@@ -18,6 +18,7 @@ from core.speak.voices import SpeakVoice
 class VoicePreloader(QObject):
     status = Signal(str)        # what the page may show while nothing else is going on
     failed = Signal(str)        # the voice could not be loaded: the worker's message
+    details = Signal(dict)      # the loaded voice's fast paths and their checks (`fast_paths` status)
 
     def __init__(self, client: Callable[[], object], parent: QObject | None = None):
         """`client`: gives the page's worker client (started on first use)."""
@@ -60,6 +61,8 @@ class VoicePreloader(QObject):
     def _on_result(self, job: str, data: dict) -> None:
         if job == self.job:
             self.job, self.loaded = None, self._loading
+            if isinstance(data.get("fast_paths"), dict):
+                self.details.emit(data["fast_paths"])
             if not self._next():
                 self.status.emit("Ready. Type, then press Ctrl+Enter.")
 

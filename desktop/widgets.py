@@ -35,11 +35,25 @@ class Banner(QLabel):
         self.setStyleSheet(f"QLabel#banner {{ background: {background}; border-color: {border}; }}")
         self.setAccessibleDescription(text)
         self.show()
+        self._fit()
+
+    def _fit(self) -> None:
+        """Ask the layout for the height every line of the message needs, so that a long
+        message is never clipped when the page is short (a 1024x600 screen)."""
+        if self.text():
+            self.setMinimumHeight(self.heightForWidth(max(self.width(), 200)))
+        else:
+            self.setMinimumHeight(0)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().resizeEvent(event)
+        self._fit()
 
     def clear_message(self) -> None:
         self.kind = ""
         self.setText("")
         self.setAccessibleDescription("")
+        self.setMinimumHeight(0)
         self.hide()
 
 

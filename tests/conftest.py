@@ -12,6 +12,8 @@ def private_bank(tmp_path, monkeypatch):
     home = tmp_path / "bank"
     monkeypatch.setenv("VOICEBANK_HOME", str(home))
     monkeypatch.setenv("VOICEBANK_MODELS", str(tmp_path / "models"))
+    monkeypatch.setenv("VOICEBANK_CACHE", str(tmp_path / "cache"))    # fast-path gate verdicts
+    monkeypatch.setenv("VOICEBANK_JOBS", str(tmp_path / "jobs"))
     return home
 
 

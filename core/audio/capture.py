@@ -1,7 +1,9 @@
 """Microphone capture through PortAudio (sounddevice), with no Qt in sight.
 
 The audio callback only copies blocks into a queue and updates the level; a writer thread drains
-the queue into a sink (a take on disk, or a buffer for the room-tone check). The GUI polls
+the queue into a sink (a take on disk, or a buffer for the room-tone check). A sink that cannot
+write (the disk is full) stops the queue at once, so unwritten audio never piles up in memory, and
+its worded error is `RecorderStatus.write_error`. The GUI polls
 `Recorder.status()` from a timer. Tests pass a `stream_factory` that feeds numpy blocks from a
 thread, so everything but PortAudio itself is exercised without a sound card.
 
@@ -194,6 +196,7 @@ class RecorderStatus:
     sink_full: bool       # a BufferSink got all it wanted
     error: str | None     # the device failed; shown to the user
     overflows: int
+    write_error: str | None = None   # the sink could not write (disk full): the take has stopped
 
 
 StreamFactory = Callable[..., Any]
@@ -219,6 +222,7 @@ class Recorder:
         self._peak = SILENCE_FLOOR_DBFS
         self._captured = 0
         self._error: str | None = None
+        self._write_error: str | None = None
         self._overflows = 0
         self._last_block = 0.0
         self._stopping = False
@@ -321,7 +325,7 @@ class Recorder:
         block = np.array(indata, dtype=np.int16, copy=True).reshape(-1)
         self._level = level_dbfs(block)
         self._peak = max(self._peak - 1.5, self._level)  # a falling peak hold for the meter
-        if self._sink is not None:
+        if self._sink is not None and self._write_error is None:
             self._queue.put(block)
 
     def _finished(self) -> None:
@@ -343,6 +347,7 @@ class Recorder:
         self._heard_speech_frames = 0
         self._silent_frames = 0
         self._auto_stop = False
+        self._write_error = None
         self._sink = sink
         self._writer = threading.Thread(target=self._drain, args=(sink, self._queue), daemon=True)
         self._writer.start()
@@ -352,10 +357,28 @@ class Recorder:
             block = q.get()
             if block is None:
                 return
-            sink.append(block)
+            try:
+                sink.append(block)
+            except Exception as exc:
+                self._sink_failed(sink, exc, q)
+                return
             with self._lock:
                 self._captured += len(block)
             self._track_silence(block)
+
+    def _sink_failed(self, sink: Sink, exc: Exception, q: queue.Queue) -> None:
+        """The sink cannot take more (disk full, ...): stop queueing and free what is queued, so
+        audio never piles up in memory; the GUI sees `write_error` and stops the take."""
+        self._write_error = str(exc) or f"The recording could not be written ({type(exc).__name__})."
+        written = getattr(sink, "frames", None)
+        if isinstance(written, int):
+            with self._lock:
+                self._captured = written      # what is on disk, not what was heard
+        while True:
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                return
 
     def _track_silence(self, block: np.ndarray) -> None:
         auto = self._auto
@@ -407,4 +430,5 @@ class Recorder:
             sink_full=bool(getattr(sink, "full", False)),
             error=self._error,
             overflows=self._overflows,
+            write_error=self._write_error,
         )

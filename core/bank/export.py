@@ -1,21 +1,22 @@
-"""The user owns their recordings: LJSpeech-style export, zip backup and restore of a speaker."""
+"""The user owns their recordings: LJSpeech-style export and zip backup of a speaker (restore:
+core.bank.restore)."""
 from __future__ import annotations
 
 import csv
+import io
 import os
 import shutil
 import tempfile
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import soundfile as sf
 
-from core.audio.io import resample, write_wav
-from core.bank.files import atomic_zip, read_json
-from core.bank.store import Bank, BankError, Speaker, now_iso
+from core.audio.io import resample, sf_path, write_wav
+from core.bank.files import atomic_zip
+from core.bank.store import BankError, Speaker, now_iso
+from core.diskspace import ensure_space, reporting_disk_full, write_bytes_atomic
 
-MAX_RESTORE_BYTES = 50 * 1024**3   # a zip claiming more than this unpacked is refused (zip bomb)
 
 
 @dataclass
@@ -28,81 +29,69 @@ class ExportSummary:
 
 def export_dataset(speaker: Speaker, out_dir: Path, *, use_clean: bool = True,
                    include_red: bool = False, sample_rate: int | None = None) -> ExportSummary:
-    """Write `out_dir/wavs/<prompt-id>.wav` and `out_dir/metadata.csv` (`id|text|text`, LJSpeech)."""
+    """Write `out_dir/wavs/<prompt-id>.wav` and `out_dir/metadata.csv` (`id|text|text`, LJSpeech).
+
+    Everything is written into a hidden folder beside `out_dir` and renamed into place at the
+    end, so a full disk (DiskFullError) or any other failure leaves no half export behind."""
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise BankError(f"{out_dir} is not empty. Choose a new folder so nothing in it is overwritten.")
-    wavs = out_dir / "wavs"
-    wavs.mkdir(parents=True, exist_ok=True)
-    rows, seconds, skipped = [], 0.0, 0
+    chosen, skipped, needed = [], 0, 4096
     for prompt_id, take in speaker.current_takes().items():
         if take.grade == "red" and not include_red:
             skipped += 1
             continue
         source = take.best_audio_path() if use_clean else take.raw_path
-        data, rate = sf.read(str(source), dtype="float32")
-        if sample_rate and sample_rate != rate:
-            data, rate = resample(data, rate, sample_rate), sample_rate
-        write_wav(wavs / f"{prompt_id}.wav", data, rate)
-        text = " ".join(take.text.replace("|", " ").split())
-        rows.append((prompt_id, text, text))
-        seconds += len(data) / rate
-    with open(out_dir / "metadata.csv", "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, delimiter="|", quoting=csv.QUOTE_NONE, escapechar="\\", lineterminator="\n")
-        writer.writerows(rows)
+        chosen.append((prompt_id, take, source))
+        try:
+            info = sf.info(sf_path(source))
+            needed += 44 + 2 * int(info.frames * (sample_rate or info.samplerate) / info.samplerate)
+        except Exception:
+            pass     # read below, where an unreadable take gets its own message
+        needed += 2 * len(take.text.encode("utf-8")) + 64
+    failed = f"the export to {out_dir} could not be written"
+    kept = "Nothing was exported and the part already written was removed; your recordings are unchanged."
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    ensure_space(out_dir.parent, needed, failed)
+    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".part"))
+    rows, seconds = [], 0.0
+    try:
+        with reporting_disk_full(failed, out_dir.parent, needed_bytes=needed, kept=kept):
+            wavs = staging / "wavs"
+            wavs.mkdir()
+            for prompt_id, take, source in chosen:
+                data, rate = sf.read(sf_path(source), dtype="float32")
+                if sample_rate and sample_rate != rate:
+                    data, rate = resample(data, rate, sample_rate), sample_rate
+                write_wav(wavs / f"{prompt_id}.wav", data, rate)
+                text = " ".join(take.text.replace("|", " ").split())
+                rows.append((prompt_id, text, text))
+                seconds += len(data) / rate
+            table = io.StringIO()
+            writer = csv.writer(table, delimiter="|", quoting=csv.QUOTE_NONE, escapechar="\\",
+                                lineterminator="\n")
+            writer.writerows(rows)
+            write_bytes_atomic(staging / "metadata.csv", table.getvalue().encode("utf-8"))
+            if out_dir.exists():
+                out_dir.rmdir()          # empty (checked above): the finished export takes its place
+            os.replace(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return ExportSummary(out_dir, len(rows), seconds, skipped)
 
 
 def backup_speaker(speaker: Speaker, zip_path: Path) -> Path:
-    """Zip the whole speaker folder (raw takes, cleaned copies, JSON). Written atomically."""
+    """Zip the whole speaker folder (raw takes, cleaned copies, JSON). Written atomically; a full
+    disk raises DiskFullError and leaves no half zip."""
     zip_path = Path(zip_path)
-    with atomic_zip(zip_path, f"voicebank speaker backup {speaker.id} {now_iso()}".encode()) as zf:
-        for path in sorted(speaker.folder.rglob("*")):
-            if path.is_file() and not path.name.endswith(".part"):
-                zf.write(path, f"{speaker.id}/{path.relative_to(speaker.folder).as_posix()}")
+    files = [p for p in sorted(speaker.folder.rglob("*")) if p.is_file() and not p.name.endswith(".part")]
+    total = sum(p.stat().st_size for p in files) + 1024 * (len(files) + 1)
+    failed = f"the backup {zip_path.name} could not be written"
+    # WAV barely compresses: a disk with less than ~80 % of the folder's size cannot hold the zip
+    ensure_space(zip_path.parent, int(0.8 * total), failed)
+    with atomic_zip(zip_path, f"voicebank speaker backup {speaker.id} {now_iso()}".encode(),
+                    failed=failed, needed_bytes=total) as zf:
+        for path in files:
+            zf.write(path, f"{speaker.id}/{path.relative_to(speaker.folder).as_posix()}")
     return zip_path
-
-
-def restore_speaker(bank: Bank, zip_path: Path, *, replace: bool = False) -> Speaker:
-    """Unpack a backup into the bank. An existing speaker is kept unless `replace` is given."""
-    zip_path = Path(zip_path)
-    try:
-        zf = zipfile.ZipFile(zip_path)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise BankError(f"{zip_path.name} is not a voicebank backup (not a readable zip file).") from exc
-    with zf:
-        names = zf.namelist()
-        tops = {PurePosixPath(n).parts[0] for n in names if n.strip("/")}
-        if len(tops) != 1 or f"{next(iter(tops))}/speaker.json" not in names:
-            raise BankError(f"{zip_path.name} is not a voicebank backup: it has no single speaker "
-                            "folder with a speaker.json. Nothing was changed.")
-        speaker_id = next(iter(tops))
-        for name in names:
-            parts = PurePosixPath(name).parts
-            if name.startswith("/") or ".." in parts or "\\" in name:
-                raise BankError(f"{zip_path.name} contains an unsafe path ({name!r}); refused. Nothing was changed.")
-        if sum(i.file_size for i in zf.infolist()) > MAX_RESTORE_BYTES:
-            raise BankError(f"{zip_path.name} would unpack to more than 50 GB; refused.")
-        bank.ensure()
-        target = bank.root / speaker_id
-        if target.exists() and not replace:
-            raise BankError(f"The bank already has a speaker {speaker_id!r}. Nothing was changed. "
-                            "Use --replace to put the backup in its place (the current one is moved "
-                            "to the bank's .replaced folder, not deleted).")
-        staging = Path(tempfile.mkdtemp(dir=bank.root, prefix=f".restore-{speaker_id}-"))
-        try:
-            try:
-                zf.extractall(staging)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise BankError(f"{zip_path.name} is damaged ({exc}). Nothing was changed.") from exc
-            if not isinstance(read_json(staging / speaker_id / "speaker.json"), dict):
-                raise BankError(f"{zip_path.name}: its speaker.json is damaged. Nothing was changed.")
-            if target.exists():
-                # Keep the old folder rather than deleting a person's recordings.
-                kept = bank.root / ".replaced" / f"{speaker_id}-{now_iso()[:19].replace(':', '')}"
-                kept.parent.mkdir(exist_ok=True)
-                target.rename(kept)
-            os.replace(staging / speaker_id, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return bank.speaker(speaker_id)

@@ -13,9 +13,10 @@ from the WAV itself when the bank is read.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import secrets
-import shutil
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -24,10 +25,14 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from core.audio.io import BANK_SAMPLE_RATE, resample, to_int16, write_wav
+from core.audio.io import BANK_SAMPLE_RATE, resample, sf_path, to_int16, write_wav
+from core.audio.wavstream import open_recording, recording_write_error
 from core.bank.files import read_json, write_json_atomic
+from core.diskspace import (MIN_FREE_TO_RECORD, RECORDING_ADVICE, DiskFullError, disk_full_error,
+                            is_disk_full, recording_bytes, release_reserve, reporting_disk_full)
 from core.bank.prompts import MAX_MESSAGE_CHARS, Prompt, guess_language, load_script
 from core.paths import default_bank_dir
+from core.textcheck import text_problem
 
 BANK_FORMAT = 1
 
@@ -112,7 +117,7 @@ class Take:
         return data
 
     def save(self) -> None:
-        write_json_atomic(self.meta_path, self.to_json())
+        write_json_atomic(self.meta_path, self.to_json(), failed="the details of this take could not be saved")
 
 
 @dataclass
@@ -128,7 +133,12 @@ class Progress:
 
 
 class TakeWriter:
-    """Streams a take to `<id>.wav.part` while it is recorded; `finish` makes it a real take."""
+    """Streams a take to `<id>.wav.part` while it is recorded; `finish` makes it a real take.
+
+    When a write fails (the disk is full, a USB stick was pulled out) the take stops there: what
+    reached the disk stays a valid WAV, `append` raises one worded error and ignores later
+    blocks, and `finish` keeps the written part as an interrupted take, graded like any other.
+    """
 
     def __init__(self, speaker: "Speaker", prompt: Prompt, session: Session, capture_rate: int):
         self.speaker = speaker
@@ -137,54 +147,99 @@ class TakeWriter:
         self.capture_rate = int(capture_rate)
         self.take_id = _new_id("t")
         self.folder = speaker.folder / "takes" / prompt.id
-        self.folder.mkdir(parents=True, exist_ok=True)
         self.part_path = self.folder / f"{self.take_id}.wav.part"
-        self._file = sf.SoundFile(str(self.part_path), "w", samplerate=self.capture_rate,
-                                  channels=1, subtype="PCM_16", format="WAV")
         self.frames = 0
         self.closed = False
+        self.failed: OSError | None = None     # the worded error that stopped the take
+        self.reserve_folder = speaker.folder.parent
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.closed = True
+            if is_disk_full(exc):
+                raise disk_full_error(exc, "recording cannot start: the take could not be saved",
+                                      speaker.folder, needed_bytes=MIN_FREE_TO_RECORD,
+                                      kept="Every earlier take is safe.", advice=RECORDING_ADVICE) from exc
+            raise BankError(f"Cannot write in {self.folder} ({exc.strerror or exc}). Check the disk "
+                            "and its permissions, then record again.") from exc
+        # Space is set aside (one file in the bank folder, outside every speaker's folder) so
+        # that, if the disk fills during this take, its details and quality report can still be
+        # written: recording_write_error releases it.
+        try:
+            self._file = open_recording(self.part_path, self.capture_rate, self.reserve_folder)
+        except OSError:
+            self.closed = True
+            raise
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.capture_rate
 
     def append(self, block: np.ndarray) -> None:
+        if self.failed is not None or self.closed:
+            return      # the take already stopped: nothing more is written or kept in memory
         block = np.asarray(block)
         if block.ndim == 2:
             block = block.mean(axis=1) if block.dtype.kind == "f" else block[:, 0]
         if block.dtype.kind == "f":
             block = to_int16(block)
-        self._file.write(block.astype(np.int16, copy=False))
-        self.frames += len(block)
-        if self.frames % (self.capture_rate // 2) < len(block):
-            self._file.flush()  # about twice a second: a crash keeps most of a long take readable
+        try:
+            self._file.write(block.astype(np.int16, copy=False))
+            self.frames = self._file.frames
+            if self.frames % (self.capture_rate // 2) < len(block):
+                self._file.flush()  # about twice a second: a crash keeps most of a long take readable
+        except OSError as exc:
+            self.failed = recording_write_error(exc, self._file, self.reserve_folder)
+            self.frames = self._file.frames
+            raise self.failed from exc
 
     def abort(self) -> None:
         """Discard the take in progress (the user pressed Esc, or nothing was captured)."""
         if not self.closed:
-            self._file.close()
+            self._file.salvage()
             self.closed = True
         self.part_path.unlink(missing_ok=True)
 
     def finish(self, *, interrupted: bool = False) -> Take | None:
-        """Close, convert to 48 kHz if the device could not record at it, rename, write the JSON."""
+        """Close, convert to 48 kHz if the device could not record at it, rename, write the JSON.
+        A take stopped by a write error is kept (interrupted) like one cut off by the microphone."""
         if self.closed:
             return None
-        self._file.close()
         self.closed = True
+        interrupted = interrupted or self.failed is not None
+        try:
+            self._file.close()
+        except OSError:
+            self._file.salvage()     # the header could not be updated in place; cut back to it
+            self.frames = self._file.frames
         if self.frames == 0:
             self.part_path.unlink(missing_ok=True)
             return None
         raw = self.folder / f"{self.take_id}.wav"
         if self.capture_rate != BANK_SAMPLE_RATE:
-            data, _ = sf.read(str(self.part_path), dtype="float32")
-            write_wav(raw, resample(data, self.capture_rate, BANK_SAMPLE_RATE), BANK_SAMPLE_RATE)
+            data, _ = sf.read(sf_path(self.part_path), dtype="float32")
+            with reporting_disk_full("this take could not be converted to 48 kHz", self.folder,
+                                     needed_bytes=recording_bytes(self.seconds),
+                                     kept=f"Its sound is kept in {self.part_path}.",
+                                     advice=RECORDING_ADVICE):
+                write_wav(raw, resample(data, self.capture_rate, BANK_SAMPLE_RATE), BANK_SAMPLE_RATE)
             self.part_path.unlink(missing_ok=True)
         else:
-            shutil.move(str(self.part_path), raw)
+            os.replace(self.part_path, raw)     # same folder: a rename, needs no space
         take = Take(
             id=self.take_id, prompt_id=self.prompt.id, text=self.prompt.text,
             session_id=self.session.id, created=now_iso(),
-            duration_s=round(sf.info(str(raw)).duration, 3),
+            duration_s=round(sf.info(sf_path(raw)).duration, 3),
             capture_rate=self.capture_rate, interrupted=interrupted, folder=self.folder,
         )
-        take.save()
+        try:
+            take.save()
+        except DiskFullError:
+            # The sound is safe under its final name (the bank finds it again without its
+            # JSON); use the reserved space for its details if it is still there.
+            if not release_reserve(self.reserve_folder):
+                raise
+            take.save()
         return take
 
 
@@ -210,6 +265,8 @@ class Speaker:
         text = " ".join(text.split())
         if not text:
             raise BankError("The message is empty. Type the words you want to record.")
+        if problem := text_problem(text, "The message"):
+            raise BankError(problem)        # before messages.json is touched
         if len(text) > MAX_MESSAGE_CHARS:
             raise BankError(f"The message is {len(text)} characters long; keep it under "
                             f"{MAX_MESSAGE_CHARS} so it can be read in one go, or split it in two.")
@@ -225,7 +282,8 @@ class Speaker:
 
     def _save_messages(self, prompts: list[Prompt]) -> None:
         write_json_atomic(self.folder / "messages.json",
-                          [{"id": p.id, "text": p.text, "language": p.language} for p in prompts])
+                          [{"id": p.id, "text": p.text, "language": p.language} for p in prompts],
+                          failed="the list of your own messages could not be saved")
 
     def prompts(self) -> list[Prompt]:
         """The user's messages first (they matter most), then each chosen script."""
@@ -246,7 +304,8 @@ class Speaker:
         return session
 
     def save_session(self, session: Session) -> None:
-        write_json_atomic(self.folder / "sessions" / f"{session.id}.json", asdict(session))
+        write_json_atomic(self.folder / "sessions" / f"{session.id}.json", asdict(session),
+                          failed="the recording session could not be started")
 
     def sessions(self) -> list[Session]:
         out = []
@@ -300,7 +359,7 @@ class Speaker:
             return Take(**fields, folder=wav.parent)
         # The WAV was renamed into place but the crash came before its JSON: rebuild it.
         try:
-            info = sf.info(str(wav))
+            info = sf.info(sf_path(wav))
         except Exception:
             return None
         prompt = next((p for p in self.prompts() if p.id == prompt_id), None)
@@ -369,6 +428,8 @@ class Bank:
         name = name.strip()
         if not name:
             raise BankError("Give the speaker a name (it is only used to label the folder).")
+        if problem := text_problem(name, "The name"):
+            raise BankError(problem)        # checked before the folder is made: no empty speaker
         bad = [lang for lang in languages if lang not in ("zh", "en")]
         if bad or not languages:
             raise BankError("Choose the languages to record: zh (Mandarin), en (English) or both.")
@@ -379,7 +440,12 @@ class Bank:
             speaker_id, n = f"{base}-{n}", n + 1
         folder = self.root / speaker_id
         info = SpeakerInfo(speaker_id, name, list(languages), now_iso())
-        write_json_atomic(folder / "speaker.json", asdict(info))
+        try:
+            write_json_atomic(folder / "speaker.json", asdict(info), failed=f"the speaker {name} could not be created")
+        except DiskFullError:
+            with contextlib.suppress(OSError):
+                folder.rmdir()          # made just now and still empty: leave no half speaker
+            raise
         return Speaker(folder, info)
 
     def speaker(self, speaker_id: str) -> Speaker:

@@ -20,12 +20,17 @@ JSON keys (`--json`; seconds unless the name says otherwise):
 | key | meaning |
 | --- | --- |
 | machine.cpu / cores / threads / torch / device / gpu | where it ran (threads: torch's default intra-op threads) |
-| machine.native_bf16 | the CPU has AVX512-BF16/AMX (CPU bf16 fast path possible) |
+| machine.native_bf16 | the CPU has AVX512-BF16/AMX (CPU bf16 fast path possible; false under an ISA cap such as ATEN_CPU_CAPABILITY=avx2) |
+| machine.isa | `CpuInfo.summary()`: CPU model, torch's SIMD level, the ISA flags that matter, the int8 kernel's accumulation, ISA caps forced in the environment |
+| machine.int8_accumulation | measured: "int32" (VNNI/AMX) or "int16 (saturating)" (AVX2 kernels: `int8_kernel_saturates`) |
+| machine.int8_reduce_range | Int8Linear's 7-bit inputs are on (where the kernel saturates, or forced by `--int8-reduce-range`) |
 | machine.load_before / load_after | 1-min load average before and after (other work on the box) |
 | config.quick, runs, models ("full"/"reduced"), seed | the run's settings |
 | config.text_phones, prompt_phones, prompt_tokens, new_tokens | the standard workload's sizes |
-| fast_paths | what the pipeline switched on (`FastPathReport`: int8_gpt, lean_int8, fused_decode, scripted_decode, fold_weight_norm, chunked_decoder, bf16_decoder, bf16_snr_db, bf16_kv_cache, cuda_graph, bf16_bert, bf16_bert_snr_db, threads, overlap, warmup_s, notes) |
-| load_s | building the pipeline from in-memory models: fast-path conversion + warm-up |
+| fast_paths | what the pipeline switched on (`FastPathReport`: int8_gpt, lean_int8, fused_decode, scripted_decode, fold_weight_norm, chunked_decoder, bf16_decoder, bf16_snr_db, bf16_kv_cache, cuda_graph, bf16_bert, bf16_bert_snr_db, threads, overlap, warmup_s, notes, gates, gate_s, gate_cache, cpu) |
+| fast_paths.gates | the load-time gates (`core.engine.fastpath_gates`): lever -> {metric, value, threshold, passed, seconds, steps, basis}; a lever that failed is off |
+| fast_paths.gate_s / gate_cache / cpu | seconds the gates took at load (always measured here: models in memory, gate_cache "off"), and the CPU they ran on |
+| load_s | building the pipeline from in-memory models: fast-path conversion + load-time gates + warm-up |
 | reference_s | preparing the reference once (HuBERT + BERT + spectrogram; then cached per voice) |
 | gpt_prefill_ms | GPT prefill of text + prompt (one pass) |
 | gpt_tokens_per_s | GPT decode rate, prefill excluded |
@@ -45,7 +50,7 @@ JSON keys (`--json`; seconds unless the name says otherwise):
 | long.audio_s, total_s, rtf, first_audio_s | its speech duration, wall time, RTF, time to first streamed audio |
 | long.overlap | whether the pipeline's default overlaps GPT(n+1) with SoVITS(n) here (total_s is in that mode) |
 | long.sequential_total_s / overlapped_total_s | total_s with overlap off / on (both always measured) |
-| gates.int8_agreement | share of the first 50 greedy steps where the pipeline's fast GPT (int8, bf16 KV cache, as switched on) fed by its fast BERT (bf16) picks the token of the fp32 GPT fed by the fp32 BERT (gate >= 0.95; null if all are off) |
+| gates.int8_agreement | share of the first 100 greedy steps (`GATE_STEPS`, as the load-time gate) where the pipeline's fast GPT (int8, bf16 KV cache, as switched on AFTER the load-time gates: a refused lever is not in it, see fast_paths.gates for each lever's own figure) fed by its fast BERT (bf16) picks the token of the fp32 GPT fed by the fp32 BERT (gate >= 0.95; null if all are off) |
 | gates.int8_free_running_prefix | leading greedy tokens identical when both run free |
 | gates.bf16_snr_db | bf16 decoder (chunked, as the pipeline runs it) vs the fp32 whole-sequence generator: output SNR on the loaded model (gate >= 30 dB; null if not tried) |
 | train.sovits / train.gpt | {batch, frames or tokens, fp32: {steps_per_s, peak_mb}, amp: {...} or null (CUDA only)} |
@@ -96,14 +101,16 @@ LONG_TEXTS = [
 # Every key of the JSON result (dotted for nested ones); the docstring's table documents each.
 JSON_KEYS = (
     "machine.cpu", "machine.cores", "machine.threads", "machine.torch", "machine.device", "machine.gpu",
-    "machine.native_bf16", "machine.load_before", "machine.load_after",
+    "machine.native_bf16", "machine.isa", "machine.int8_accumulation", "machine.int8_reduce_range",
+    "machine.load_before", "machine.load_after",
     "config.quick", "config.runs", "config.models", "config.seed", "config.text_phones",
     "config.prompt_phones", "config.prompt_tokens", "config.new_tokens",
     "fast_paths.int8_gpt", "fast_paths.lean_int8", "fast_paths.fused_decode", "fast_paths.scripted_decode",
     "fast_paths.fold_weight_norm", "fast_paths.chunked_decoder", "fast_paths.bf16_decoder",
     "fast_paths.bf16_snr_db", "fast_paths.bf16_kv_cache", "fast_paths.cuda_graph",
     "fast_paths.bf16_bert", "fast_paths.bf16_bert_snr_db", "fast_paths.threads", "fast_paths.overlap", "fast_paths.warmup_s",
-    "fast_paths.notes", "load_s", "reference_s", "gpt_prefill_ms", "gpt_tokens_per_s", "gpt_s",
+    "fast_paths.notes", "fast_paths.gates", "fast_paths.gate_s", "fast_paths.gate_cache", "fast_paths.cpu",
+    "load_s", "reference_s", "gpt_prefill_ms", "gpt_tokens_per_s", "gpt_s",
     "sovits_s", "sovits_rtf", "sovits_new_length_s", "e2e_s", "e2e_rtf", "audio_s", "first_synthesis_s", "first_to_warm",
     "stream_first_audio_s", "stage_s", "peak_rss_mb", "peak_rss_reset", "build_peak_rss_mb", "peak_gpu_mb",
     "long.sentences", "long.tokens_per_sentence", "long.batch_size", "long.audio_s", "long.total_s",
@@ -377,6 +384,7 @@ def _gpt_stage(synth, x, bert, prompt, new_tokens: int, device) -> tuple[float, 
 def run_bench(device: str = "cpu", quick: bool = False, runs: int | None = None, train: bool = True,
               fast=None, seed: int = 0, log: Callable[[str], None] | None = None) -> dict:
     """Run the whole benchmark; returns the JSON-able result (see the module docstring)."""
+    from core.engine.fastpath_gates import GATE_STEPS, cpu_info
     from core.engine.fastpaths import FastPaths, cpu_has_native_bf16, greedy_agreement
     from core.engine.features import bert_features, trim_bert
     from core.engine.pipeline import SynthesisOptions, Synthesizer, pick_device
@@ -394,7 +402,9 @@ def run_bench(device: str = "cpu", quick: bool = False, runs: int | None = None,
         "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "threads": torch.get_num_threads(),
                     "torch": torch.__version__, "device": str(dev),
                     "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
-                    "native_bf16": cpu_has_native_bf16(), "load_before": _load()},
+                    "native_bf16": cpu_has_native_bf16(), "isa": cpu_info().summary(),
+                    "int8_accumulation": cpu_info().int8_accumulation,
+                    "int8_reduce_range": cpu_info().int8_reduce_range, "load_before": _load()},
         "config": {"quick": quick, "runs": runs, "models": "reduced" if quick else "full", "seed": seed},
     }
     with tempfile.TemporaryDirectory(prefix="voicebank-bench-") as tmp:
@@ -421,7 +431,7 @@ def run_bench(device: str = "cpu", quick: bool = False, runs: int | None = None,
         gates["bf16_snr_db"] = synth.fast_report.bf16_snr_db
         if gate:
             say("fast GPT + BERT gate (greedy agreement with fp32)")
-            agree = greedy_agreement(gpt_fp32, synth.gpt, gx, gb, gp, steps=50,
+            agree = greedy_agreement(gpt_fp32, synth.gpt, gx, gb, gp, steps=GATE_STEPS,
                                      candidate_bert=bert_features(synth.bert, ph)[None])
             del gpt_fp32
             gates["int8_agreement"] = round(agree["agreement"], 3)
@@ -550,6 +560,9 @@ def format_result(r: dict) -> str:
         f"{r['stream_first_audio_s']} s; reference (once per voice) {r['reference_s']} s",
         f"  peak RSS {r['peak_rss_mb']} MB" + (f", GPU {r['peak_gpu_mb']} MB" if r['peak_gpu_mb'] else ""),
         f"  gates: int8 agreement {r['gates']['int8_agreement']}, bf16 SNR {r['gates']['bf16_snr_db']} dB",
+        f"  load-time gates ({f.get('gate_s')} s): " + "; ".join(
+            f"{k} {g['value']}{'' if g['passed'] else ' REFUSED'}" for k, g in (f.get("gates") or {}).items()),
+        f"  CPU: {r['machine']['isa']}",
     ]
     lg = r["long"]
     lines.append(f"long text: {lg['sentences']} sentences x {lg['tokens_per_sentence']} tokens, batch "

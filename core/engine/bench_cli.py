@@ -28,6 +28,9 @@ def add_bench_parser(subparsers) -> None:
     p.add_argument("--memory-dir", default=None,
                    help="with --memory: keep the saved models in this folder (reused when present)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--int8-reduce-range", choices=("auto", "on", "off"), default="auto",
+                   help="int8 GPT inputs in 7 bits (on), 8 bits (off), or as this CPU's int8 kernel "
+                        "needs (auto: 7 bits where it adds in a saturating int16, e.g. AVX2)")
     p.set_defaults(func=cmd_bench)
 
 
@@ -49,6 +52,11 @@ def cmd_bench(args) -> int:
         fast.bf16_kv_cache = True
     if args.threads:
         fast.threads = args.threads
+    choice = getattr(args, "int8_reduce_range", "auto")
+    if choice != "auto":   # read by Int8Linear (and the --memory child, which inherits it)
+        import os
+
+        os.environ["VOICEBANK_INT8_REDUCE_RANGE"] = "1" if choice == "on" else "0"
     log = lambda s: print(f"... {s}", file=sys.stderr, flush=True)  # noqa: E731 (stdout: the result)
     if getattr(args, "memory", False):
         from pathlib import Path

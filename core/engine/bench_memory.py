@@ -14,7 +14,7 @@ standard workload (250 new tokens = 10 s). The child reports (MB):
 | loaded_rss_mb | resident memory once loaded (after glibc's malloc_trim) |
 | synthesis_peak_rss_mb | peak during reference preparation + synthesis only (Linux: VmHWM reset after loading) |
 | synthesis_s | the synthesis' wall time in the child (not a speed figure: one cold run) |
-| fast_paths | what the child's pipeline switched on |
+| fast_paths | what the child's pipeline switched on, with its load-time gates (`gates`, `gate_s`: measured, as on a voice's first load: the child gets an empty gate cache) |
 
 Target: synthesis with full-size models under 3 GB (3072 MB) on the CPU.
 """
@@ -47,25 +47,63 @@ def _status_mb(field: str) -> float | None:
     return None
 
 
+# What the original's own SoVITS files carry besides the sizes (official.py holds only those):
+# its s2.json as pickled into the pretrained s2G (the reference's s2G_tiny.pth carries exactly
+# these), plus what its webui writes into every fine-tuned file (`model.version`, `version`,
+# `name`). A GPT-SoVITS port that reads `model.version` or `data.n_speakers` refused the bench's
+# files without them (issue 18).
+SOVITS_TRAIN = {"log_interval": 100, "eval_interval": 500, "seed": 1234, "epochs": 100,
+                "learning_rate": 0.0001, "betas": [0.8, 0.99], "eps": 1e-09, "batch_size": 32,
+                "fp16_run": True, "lr_decay": 0.999875, "segment_size": 20480, "init_lr_ratio": 1,
+                "warmup_epochs": 0, "c_mel": 45, "c_kl": 1.0, "text_low_lr_rate": 0.4, "grad_ckpt": False}
+SOVITS_DATA = {"max_wav_value": 32768.0, "add_blank": True, "n_speakers": 300, "cleaned_text": True}
+SOVITS_TOP = {"s2_ckpt_dir": "logs/s2/big2k1", "content_module": "cnhubert", "version": "v2",
+              "name": "voicebank-bench"}
+# And the GPT's (s1longer-v2.yaml as the official .ckpt holds it).
+GPT_TRAIN = {"save_every_n_epoch": 1, "gradient_clip": 1.0}
+GPT_OPTIMIZER = {"lr": 0.01, "lr_init": 1e-05, "lr_end": 0.0001, "warmup_steps": 2000, "decay_steps": 40000}
+
+
+def sovits_file_config(quick: bool = False) -> dict[str, Any]:
+    """The "config" of the bench's SoVITS `.pth`: every field the original's files carry."""
+    from core.engine.official import official_sovits_config
+
+    hp = official_sovits_config()
+    hp["train"] = {**SOVITS_TRAIN, **hp["train"]}
+    hp["data"].update(SOVITS_DATA)
+    hp["model"]["version"] = "v2"
+    hp.update(SOVITS_TOP)
+    if quick:
+        hp["model"].update(upsample_initial_channel=128, hidden_channels=96, filter_channels=256,
+                           inter_channels=96)
+    return hp
+
+
+def gpt_file_config(gpt: Any = None) -> dict[str, Any]:
+    """The "config" of the bench's GPT `.ckpt` (sizes from `gpt` where given: --quick)."""
+    from core.engine.official import official_gpt_config
+
+    gcfg = official_gpt_config()
+    gcfg["train"].update(GPT_TRAIN)
+    gcfg["optimizer"] = dict(GPT_OPTIMIZER)
+    if gpt is not None:
+        gcfg["model"].update(n_layer=gpt.cfg.n_layer, hidden_dim=gpt.cfg.hidden_dim,
+                             embedding_dim=gpt.cfg.embedding_dim, head=gpt.cfg.n_head,
+                             linear_units=gpt.cfg.linear_units)
+    return gcfg
+
+
 def save_models(folder: Path, quick: bool = False, seed: int = 0) -> dict[str, Path]:
     """Build the benchmark's random models and save them as the app's files; returns the paths."""
     from core.engine.bench import _reference_wav, build_models, REF_SECONDS
     from core.engine.checkpoint import save_gpt, save_sovits
     from core.engine.features import BERT_NAME, HUBERT_NAME
     from core.engine.gpt import checkpoint_weights
-    from core.engine.official import official_gpt_config, official_sovits_config
 
     folder.mkdir(parents=True, exist_ok=True)
     gpt, sovits, hubert, bert = build_models(folder, quick, seed)
-    gcfg = official_gpt_config()
-    if quick:
-        gcfg["model"].update(n_layer=gpt.cfg.n_layer, hidden_dim=gpt.cfg.hidden_dim,
-                             embedding_dim=gpt.cfg.embedding_dim, head=gpt.cfg.n_head,
-                             linear_units=gpt.cfg.linear_units)
-    hp = official_sovits_config()
-    if quick:
-        hp["model"].update(upsample_initial_channel=128, hidden_channels=96, filter_channels=256,
-                           inter_channels=96)
+    gcfg = gpt_file_config(gpt if quick else None)
+    hp = sovits_file_config(quick)
     paths = {"gpt": folder / "gpt.ckpt", "sovits": folder / "sovits.pth",
              "hubert": folder / HUBERT_NAME, "bert": folder / BERT_NAME, "ref": folder / "ref.wav"}
     save_gpt(paths["gpt"], checkpoint_weights(gpt), gcfg, "voicebank bench (random weights)")
@@ -130,7 +168,8 @@ def run_memory(fast=None, quick: bool = False, seed: int = 0, folder: Path | Non
             [sys.executable, "-m", "core.engine.bench_memory", "--child", str(where),
              json.dumps(asdict(fast)), str(new_tokens)],
             capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2],
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            # a fresh gate cache: the child's load always measures the gates, as a first load does
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "VOICEBANK_CACHE": str(Path(tmp) / "gate-cache")})
         if proc.returncode != 0:
             raise RuntimeError("the memory benchmark's child process failed:\n" + proc.stderr[-3000:])
         res = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -148,6 +187,8 @@ def format_memory(r: dict[str, Any]) -> str:
         f"  peak RSS {r['peak_rss_mb']} MB (target < {r['target_mb']} MB): load {r['load_peak_rss_mb']} MB, "
         f"reference + synthesis {r['synthesis_peak_rss_mb']} MB; resident once loaded {r['loaded_rss_mb']} MB",
         f"  one cold synthesis of {r['audio_s']} s of speech: {r['synthesis_s']} s",
+        f"  load-time gates: {f.get('gate_s')} s ({f.get('gate_cache')}); "
+        + ", ".join(f"{k} {g['value']}{'' if g['passed'] else ' REFUSED'}" for k, g in (f.get("gates") or {}).items()),
     ])
 
 

@@ -1,26 +1,30 @@
 """Safe reading and writing of GPT-SoVITS voice files (SoVITS `.pth`, GPT `.ckpt`).
 
 Both are `torch.save` zip archives whose `data.pkl` is an ordinary pickle. A pickle can call any
-importable function, so a voice file downloaded from the internet must never be unpickled with the
-stock loader. Here the unpickler admits only the handful of globals these files really hold
-(tensor rebuild functions, storages, OrderedDict and the original project's `utils.HParams`);
-everything else is refused before it is imported, let alone called.
+importable function, and a zip that looks like a TorchScript archive is handed by torch.load to
+torch.jit.load, which runs its code: a voice file downloaded from the internet must never reach
+either. Reading goes through `core.torchfile.load_torch_file` (inspection first, then
+`torch.load` with weights_only=True), which admits only the globals these files really hold (tensor
+rebuild functions, storages, OrderedDict and the original project's `utils.HParams`).
 """
 from __future__ import annotations
 
-import io
 import os
 import pickle
 import tempfile
 import types
-import zipfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import torch
+from core.torchfile import VOICE_FILE_LIMIT, TorchFileError, check_torch_file, human_size, load_torch_file
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "CheckpointError",
+    "CONFIG_CLASSES",
+    "check_checkpoint",
     "HParams",
     "load_checkpoint",
     "checkpoint_kind",
@@ -93,54 +97,10 @@ class HParams:
 
 
 # --------------------------------------------------------------------------------------------
-# The restricted unpickler
+# Reading: core.torchfile does the safe part (no code, bounded sizes, weights_only)
 
-# Storage classes torch writes for each dtype (legacy names, still used by torch.save).
-_STORAGES = {
-    "HalfStorage", "FloatStorage", "DoubleStorage", "BFloat16Storage", "LongStorage",
-    "IntStorage", "ShortStorage", "CharStorage", "ByteStorage", "BoolStorage",
-}
-
-_ALLOWED: dict[tuple[str, str], Any] = {
-    ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
-    ("torch._utils", "_rebuild_tensor"): torch._utils._rebuild_tensor,
-    ("torch._utils", "_rebuild_parameter"): torch._utils._rebuild_parameter,
-    ("collections", "OrderedDict"): __import__("collections").OrderedDict,
-    ("torch", "Size"): torch.Size,
-    # protocol-2 pickles write bytes objects as _codecs.encode(str, "latin1")
-    ("_codecs", "encode"): __import__("codecs").encode,
-    ("utils", "HParams"): HParams,
-    ("GPT_SoVITS.utils", "HParams"): HParams,
-}
-
-
-def _refuse(module: str, name: str) -> CheckpointError:
-    return CheckpointError(
-        f"This file was refused: it contains {module}.{name}, which a voice file never holds. "
-        "It may have been tampered with; it was not opened."
-    )
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        key = (module, name)
-        if key in _ALLOWED:
-            return _ALLOWED[key]
-        if module == "torch" and name in _STORAGES:
-            return getattr(torch, name)
-        if module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
-            return getattr(torch, name)
-        raise _refuse(module, name)
-
-
-def _restricted_load(file: Any, **kwargs: Any) -> Any:
-    return _RestrictedUnpickler(file, **kwargs).load()
-
-
-# torch.load wants a "pickle module": something with Unpickler and load.
-_safe_pickle = types.SimpleNamespace(
-    __name__="voicebank_safe_pickle", Unpickler=_RestrictedUnpickler, load=_restricted_load
-)
+# The config classes a voice file may hold, by the names the original's pickles use.
+CONFIG_CLASSES: dict[str, type] = {"utils.HParams": HParams, "GPT_SoVITS.utils.HParams": HParams}
 
 # The first two bytes of a zip are "PK". The original overwrites them with an ASCII version mark
 # for some formats (its process_ckpt.py: 00 v1, 01 v2, 02 v3, 03 v3 LoRA, 04 v4 LoRA, 05 v2Pro,
@@ -163,19 +123,23 @@ def _header_tag(head: bytes) -> str | None:
     return None
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Read a SoVITS `.pth` or GPT `.ckpt` safely; returns the stored dict on the CPU.
-
-    The key `_header` is added: "PK", or the version tag a swapped header announced
-    ("v1", "v2", "v3", "v3-lora", "v4-lora", "v2Pro", "v2ProPlus"); `detect_version` uses it.
-    """
-    path = Path(path)
+def _read_voice_file(path: Path, limit: int) -> tuple[bytes, str]:
+    """The file's bytes with the zip signature restored, and its header tag; CheckpointError else."""
     name = path.name
     try:
+        if path.is_dir():
+            raise CheckpointError(f"{name} is a folder, not a voice model file.")
+        size = path.stat().st_size
+        if size > limit:
+            raise CheckpointError(
+                f"{name} was not opened: it is {human_size(size)}, larger than any GPT-SoVITS "
+                f"model file ({human_size(limit)} at most; the largest official one is 155 MB).")
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
         raise CheckpointError(f"{name}: file not found.") from None
+    except PermissionError:
+        raise CheckpointError(f"{name}: you do not have permission to read this file.") from None
     except OSError as exc:
         raise CheckpointError(f"{name}: cannot be read ({exc.strerror}).") from None
 
@@ -193,23 +157,37 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         )
     if tag != "PK":
         data = b"PK" + data[2:]  # restore the zip signature in memory only
+    return data, tag
 
-    buffer = io.BytesIO(data)
+
+def check_checkpoint(path: str | os.PathLike, *, limit: int = VOICE_FILE_LIMIT) -> None:
+    """The inspection `load_checkpoint` starts with (no code, bounded sizes), without loading the
+    tensors: cheap enough to run before passing a voice file on."""
+    path = Path(path)
+    data, _tag = _read_voice_file(path, limit)
     try:
-        zipfile.ZipFile(buffer).close()  # a clear message for truncated downloads
-    except (zipfile.BadZipFile, EOFError, ValueError):
-        raise CheckpointError(
-            f"{name} is damaged or incomplete (an interrupted download?); it cannot be opened."
-        ) from None
-    buffer.seek(0)
+        check_torch_file(data, limit=limit, classes=CONFIG_CLASSES, name=path.name,
+                         what="voice model file")
+    except TorchFileError as exc:
+        raise CheckpointError(str(exc)) from None
+
+
+def load_checkpoint(path: str | os.PathLike, *, limit: int = VOICE_FILE_LIMIT) -> dict:
+    """Read a SoVITS `.pth` or GPT `.ckpt` safely; returns the stored dict on the CPU.
+
+    Nothing in the file runs: `core.torchfile` refuses TorchScript and any class but the
+    tensors' own and the original's config, and bounds every size before torch allocates it.
+    The key `_header` is added: "PK", or the version tag a swapped header announced
+    ("v1", "v2", "v3", "v3-lora", "v4-lora", "v2Pro", "v2ProPlus"); `detect_version` uses it.
+    """
+    path = Path(path)
+    name = path.name
+    data, tag = _read_voice_file(path, limit)
     try:
-        ckpt = torch.load(buffer, map_location="cpu", pickle_module=_safe_pickle, weights_only=False)
-    except CheckpointError:
-        raise
-    except Exception as exc:  # torch/zip/pickle errors: all mean a broken file
-        raise CheckpointError(
-            f"{name} is damaged or incomplete and cannot be opened ({type(exc).__name__})."
-        ) from None
+        ckpt = load_torch_file(data, limit=limit, classes=CONFIG_CLASSES, name=name,
+                               what="voice model file")
+    except TorchFileError as exc:
+        raise CheckpointError(str(exc)) from None
 
     if not isinstance(ckpt, dict) or "weight" not in ckpt or not isinstance(ckpt["weight"], Mapping):
         raise CheckpointError(f"{name} is a torch file but not a GPT-SoVITS voice model.")
@@ -320,6 +298,8 @@ def _atomic_save(obj: dict, path: str | os.PathLike) -> None:
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
+            import torch   # here, not at the top: reading a voice file needs no torch
+
             torch.save(obj, f, pickle_module=_save_pickle, pickle_protocol=2)
             f.flush()
             os.fsync(f.fileno())

@@ -22,10 +22,11 @@ def run(folder: Path, tolerance: float = 1e-4) -> dict:
     import torch
 
     from core.engine.gpt import check_gpt, load_gpt
+    from core.torchfile import VOICE_FILE_LIMIT, load_torch_file
     from core.engine.sovits import check_sovits, load_sovits
 
     torch.manual_seed(0)
-    expected = torch.load(folder / "expected.pt", map_location="cpu", weights_only=True)
+    expected = load_torch_file(folder / "expected.pt", limit=VOICE_FILE_LIMIT)
     errors = {}
     with torch.no_grad():
         errors.update(check_sovits(load_sovits(folder / "s2G_tiny.pth"), expected))

@@ -27,20 +27,22 @@ __all__ = ["FusedDecode", "ScriptedDecode"]
 
 class _Int8Lin(nn.Module):
     """`Int8Linear`'s lean path: scale each row to max |x| = 1 into a kernel input whose probe
-    columns were filled once (`buf`, passed in: one per thread), int8 matmul, rescale + bias."""
+    columns were filled once (`buf`, passed in: one per thread), int8 matmul, rescale + bias.
+    `reduce_range` is the linear's own (7-bit inputs where the CPU's int8 kernel saturates)."""
 
     def __init__(self, lin: nn.Module) -> None:
         super().__init__()
         self.packed = lin._packed
         self.bias = lin.bias
         self.k = int(lin.in_features)
+        self.reduce_range = bool(lin.reduce_range)
 
     def forward(self, x: Tensor, buf: Tensor) -> Tensor:
         xs = buf[:, :self.k]
         torch.abs(x, out=xs)
         s = xs.amax(dim=1, keepdim=True).clamp_min_(1e-30)
         torch.div(x, s, out=xs)
-        y = torch.ops.quantized.linear_dynamic(buf, self.packed, False)
+        y = torch.ops.quantized.linear_dynamic(buf, self.packed, self.reduce_range)
         return torch.addcmul(self.bias, y, s)
 
 

@@ -54,6 +54,14 @@ def _check_folder(name: str, folder: Path | str) -> Path:
         raise ModelMissingError(name, folder, "is incomplete: config.json is missing")
     if not any(folder.glob("*.safetensors")) and not any(folder.glob("*.bin")):
         raise ModelMissingError(name, folder, "is incomplete: its weights file is missing")
+    from core.torchfile import FEATURE_MODEL_LIMIT, TorchFileError, check_torch_file
+
+    for weights in sorted(folder.glob("*.bin")):
+        # transformers reads these with weights_only=True; this also bounds their sizes first.
+        try:
+            check_torch_file(weights, limit=FEATURE_MODEL_LIMIT, what=f"{name} model file")
+        except TorchFileError as exc:
+            raise ModelMissingError(name, folder, f"cannot be used: {exc}") from None
     return folder
 
 

@@ -38,6 +38,7 @@ from core.engine.features import (
     BERT_NAME, HUBERT_NAME, ModelMissingError, SynthesisError, bert_features, hubert_features,
     load_bert, load_hubert,
 )
+from core.engine.fastpath_gates import voice_identity
 from core.engine.fastpaths import FastPathReport, FastPaths, apply_fast_paths, warmup
 from core.engine.gpt import Text2Semantic, gpt_from_checkpoint
 from core.engine.sovits import SoVITS, load_sovits
@@ -261,7 +262,9 @@ class Synthesizer:
         if self.sovits.cfg.sampling_rate != self.SAMPLE_RATE:
             raise SynthesisError(f"{Path(paths.sovits).name} makes {self.sovits.cfg.sampling_rate} Hz "
                                  "audio; only 32 kHz v2 models are supported.")
-        self._finish_init(fast, t0)
+        # The fast paths' gate verdicts are cached per voice files + CPU (fastpath_gates).
+        voice = voice_identity(paths.gpt, paths.sovits, paths.bert or models_dir() / BERT_NAME)
+        self._finish_init(fast, t0, voice)
 
     @classmethod
     def from_models(cls, gpt: Text2Semantic, sovits: SoVITS, hubert: torch.nn.Module, bert,
@@ -279,9 +282,11 @@ class Synthesizer:
         self._finish_init(fast, t0)
         return self
 
-    def _finish_init(self, fast: FastPaths | None, t0: float) -> None:
+    def _finish_init(self, fast: FastPaths | None, t0: float, voice: dict | None = None) -> None:
         self.fast = fast if fast is not None else FastPaths.for_device(self.device)
-        self.fast_report: FastPathReport = apply_fast_paths(self, self.fast)
+        # Each lossy lever is checked against the exact path here, on this CPU and these models,
+        # and left off where it fails; `voice` (the files' identity) lets the verdicts be cached.
+        self.fast_report: FastPathReport = apply_fast_paths(self, self.fast, voice)
         if self.fast.warmup:  # the first synthesis then costs about what a warm one does
             self.fast_report.warmup_s = round(warmup(self), 3)
         self.load_s = time.perf_counter() - t0

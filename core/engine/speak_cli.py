@@ -137,8 +137,11 @@ def _speak(args) -> int:
     import numpy as np
 
     audio = np.concatenate(parts)
+    from core.diskspace import DiskFullError
     try:
         write_wav(out, audio, synth.SAMPLE_RATE)
+    except DiskFullError as exc:    # worded: what failed, space needed, nothing half-written
+        raise SynthesisError(str(exc)) from None
     except OSError as exc:
         raise SynthesisError(f"Cannot write {out}: {exc.strerror or exc}.") from None
     seconds = len(audio) / synth.SAMPLE_RATE

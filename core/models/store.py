@@ -280,8 +280,9 @@ class Verdict:
     first_use: bool = False  # accepted with no known hash: the caller records it and tells the user
 
 
-def _format_problem(f: ModelFile, path: Path) -> str | None:
-    """A cheap plausibility check, used only when there is no hash to compare against."""
+def _format_problem(f: ModelFile, path: Path, root: Path | None = None) -> str | None:
+    """Used only when there is no hash to compare against: JSON must parse; a torch file must
+    open with the safe loader and match its model's config (core.models.content)."""
     try:
         if f.format == "json":
             with open(path, encoding="utf-8") as fh:
@@ -296,6 +297,9 @@ def _format_problem(f: ModelFile, path: Path) -> str | None:
             # A zip's directory sits at its end, so this also catches a cut-off copy.
             if head == b"PK\x03\x04" and not zipfile.is_zipfile(path):
                 return "an incomplete PyTorch checkpoint (its zip directory is missing)"
+            from core.models.content import content_problem
+
+            return content_problem(f.model, f.name, path, dest_of(f, root).parent)
     except (OSError, ValueError) as exc:
         return f"unreadable ({exc.__class__.__name__})"
     return None
@@ -316,7 +320,7 @@ def check_candidate(f: ModelFile, path: Path, size: int, sha256: str,
             return Verdict(False, "SHA-256 differs from the copy recorded on first import "
                                   f"({entry.get('recorded_at')}); a different or damaged file")
         return Verdict(True, "verified against the hash recorded on first import")
-    problem = _format_problem(f, path)
+    problem = _format_problem(f, path, root)
     if problem:
         return Verdict(False, f"{problem}; the manifest has no hash to check it against")
     return Verdict(True, "no hash known: recorded on first import (checked for size where known and "

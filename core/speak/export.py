@@ -6,8 +6,7 @@ or a cancelled write never leaves half a file under the chosen name.
 """
 from __future__ import annotations
 
-import errno
-import os
+import io
 import re
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 import soundfile as sf
 
 from core.audio.io import AudioFileError, read_audio, resample
+from core.diskspace import DiskFullError, write_bytes_atomic
 
 FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS")}
 GAP_S = 0.4
@@ -64,21 +64,25 @@ def export_audio(sources: list[Path], out: Path, gap_s: float = GAP_S) -> Path:
         pieces.append(np.asarray(samples, np.float32))
     audio = np.clip(np.concatenate(pieces), -1.0, 1.0)
     fmt, subtype = kind
-    tmp = out.with_name(f".{out.name}.part")
+    # Encoded in memory, then written with plain file writes via a hidden temp file and renamed:
+    # a full disk raises an error with its errno (libsndfile only says "System error") and never
+    # leaves half a file under the chosen name.
+    buffer = io.BytesIO()
     try:
         # Vorbis at libsndfile's default is ~33 kbit/s; 0.1 gives ~64 kbit/s, which keeps speech
         # clear and the watermark readable in any 3 s excerpt.
         extra = {"compression_level": 0.1} if fmt == "OGG" else {}
-        sf.write(str(tmp), audio, rate, format=fmt, subtype=subtype, **extra)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except (OSError, RuntimeError, sf.LibsndfileError) as exc:
-        tmp.unlink(missing_ok=True)
-        if getattr(exc, "errno", None) == errno.ENOSPC or "space" in str(exc).lower():
-            raise ExportError(f"The disk is full: {out.name} was not saved. Free some space or "
-                              "choose another drive.") from exc
-        if isinstance(exc, PermissionError):
-            raise ExportError(f"You may not write to {out.parent}. Choose another folder.") from exc
-        raise ExportError(f"{out.name} could not be saved ({exc}). Choose another folder.") from exc
+        sf.write(buffer, audio, rate, format=fmt, subtype=subtype, **extra)
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        raise ExportError(f"{out.name} could not be made ({exc}). Try WAV instead.") from exc
+    try:
+        write_bytes_atomic(out, buffer.getbuffer(), failed=f"{out.name} was not saved",
+                           needed_bytes=buffer.getbuffer().nbytes)
+    except DiskFullError as exc:
+        raise ExportError(str(exc)) from exc
+    except PermissionError as exc:
+        raise ExportError(f"You may not write to {out.parent}. Choose another folder.") from exc
+    except OSError as exc:
+        raise ExportError(f"{out.name} could not be saved ({exc.strerror or exc}). Choose another "
+                          "folder.") from exc
     return out

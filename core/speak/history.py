@@ -5,13 +5,13 @@ Bounded (MAX_ENTRIES): the oldest entries go, and with them the audio files this
 """
 from __future__ import annotations
 
-import shutil
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
 from core.bank.files import read_json, write_json_atomic
+from core.diskspace import FREE_SPACE_THEN_RETRY, copy_file_atomic
 from core.speak import speak_folder
 
 MAX_ENTRIES = 200
@@ -61,14 +61,14 @@ class History:
         audio, which a later prune may delete)."""
         audio = Path(audio)
         if copy:
-            dest = self.new_audio_path()
-            shutil.copyfile(audio, dest)
-            audio = dest
+            audio = copy_file_atomic(audio, self.new_audio_path(), advice=FREE_SPACE_THEN_RETRY,
+                                     failed="its sound could not be kept in “What was said”")
         said = Said(uuid.uuid4().hex[:10], text, str(audio), voice, own,
                     datetime.now().isoformat(timespec="seconds"))
         entries = self.entries() + [said]
         dropped, kept = entries[:-self.max_entries], entries[-self.max_entries:]
-        write_json_atomic(self.file, {"version": 1, "said": [asdict(s) for s in kept]})
+        write_json_atomic(self.file, {"version": 1, "said": [asdict(s) for s in kept]},
+                          failed="it could not be added to “What was said”")
         still_used = {s.audio for s in kept}
         for old in dropped:
             path = old.audio_path
@@ -80,4 +80,4 @@ class History:
         for said in self.entries():
             if said.audio_path.parent == self.audio_dir:
                 said.audio_path.unlink(missing_ok=True)
-        write_json_atomic(self.file, {"version": 1, "said": []})
+        write_json_atomic(self.file, {"version": 1, "said": []}, failed="“What was said” could not be cleared")

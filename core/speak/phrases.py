@@ -7,13 +7,14 @@ edited dictionary never plays stale audio, and `prune` removes the files no key 
 from __future__ import annotations
 
 import hashlib
-import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.bank.files import read_json, write_json_atomic
+from core.diskspace import FREE_SPACE_THEN_RETRY, copy_file_atomic
 from core.speak import speak_folder
+from core.textcheck import text_problem
 
 MAX_PHRASE_CHARS = 500
 PHRASES_FILE = "phrases.json"
@@ -58,12 +59,15 @@ class PhraseBook:
 
     def _save(self, phrases: list[Phrase]) -> None:
         write_json_atomic(self.file, {"version": 1,
-                                      "phrases": [{"id": p.id, "text": p.text} for p in phrases]})
+                                      "phrases": [{"id": p.id, "text": p.text} for p in phrases]},
+                          failed="the list of saved phrases could not be saved")
 
     def add(self, text: str) -> Phrase:
         text = phrase_text(text)
         if not text:
             raise PhraseError("There is no text to save. Type the phrase first, then add it.")
+        if problem := text_problem(text, "The phrase"):
+            raise PhraseError(problem)      # a lone surrogate would break phrases.json halfway
         if len(text) > MAX_PHRASE_CHARS:
             raise PhraseError(f"The phrase is {len(text)} characters long; keep saved phrases under "
                               f"{MAX_PHRASE_CHARS} characters.")
@@ -99,13 +103,10 @@ class PhraseBook:
         return path if path.is_file() and path.stat().st_size > 44 else None
 
     def store(self, key: str, audio: Path) -> Path:
-        """Keep a copy of the phrase's audio under its key (atomic: never a half file)."""
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        dest = self.cache_path(key)
-        tmp = dest.with_name(f".{dest.name}.part")
-        shutil.copyfile(audio, tmp)
-        tmp.replace(dest)
-        return dest
+        """Keep a copy of the phrase's audio under its key (atomic: never a half file; a full disk
+        raises DiskFullError and the phrase is simply made again next time)."""
+        return copy_file_atomic(audio, self.cache_path(key), advice=FREE_SPACE_THEN_RETRY,
+                                failed="the phrase's sound could not be kept for saying it instantly")
 
     def prune(self, keep: set[str]) -> int:
         """Delete cached audio whose key is not in `keep` (another voice, dictionary or speed)."""

@@ -45,4 +45,4 @@ def save_prefs(speaker_folder: Path, prefs: SpeakPrefs) -> None:
     """Raises OSError when the folder cannot be written (the caller says so, once)."""
     path = prefs_path(speaker_folder)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, asdict(prefs.clamped()))
+    write_json_atomic(path, asdict(prefs.clamped()), failed="your choices on the Speak page could not be remembered")

@@ -433,7 +433,7 @@ def _export(cfg, speaker, job, paths, gpt, sovits_weights, sovits_epoch, sovits_
     try:
         base_g = load_checkpoint(paths["g"])
         base_gpt = load_checkpoint(paths["gpt"])
-        save_sovits(part / "sovits.pth", sovits_weights, base_g["config"],
+        save_sovits(part / "sovits.pth", sovits_weights, _finetune_config(base_g["config"]),
                     f"{sovits_epoch}epoch_{sovits_steps}iteration")
         save_gpt(part / "gpt.ckpt", checkpoint_weights(gpt), base_gpt["config"], f"GPT-e{gpt_epoch}")
         ref = pick_reference(_usable(speaker, cfg.include_red))
@@ -453,6 +453,15 @@ def _export(cfg, speaker, job, paths, gpt, sovits_weights, sovits_epoch, sovits_
         raise BuildError(f"The voice could not be saved in {voices} ({exc.strerror or exc}). "
                          "Free some disk space and build again; training will not be repeated.") from exc
     return final
+
+
+def _finetune_config(base_config) -> dict:
+    """The base model's training config as the original's own fine-tuned files carry it: the
+    version named at the top and under `model`, so ports that read those fields accept our voices."""
+    config = base_config.to_dict() if hasattr(base_config, "to_dict") else dict(base_config)
+    config["version"] = "v2"
+    config["model"] = {**(config.get("model") or {}), "version": "v2"}
+    return config
 
 
 def _write_reference(folder: Path, take) -> None:

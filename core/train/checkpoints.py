@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+from core.torchfile import TRAINING_STATE_LIMIT, load_torch_file
+
 from .errors import BuildError
 
 
@@ -63,7 +65,7 @@ def load_state(path: Path) -> dict | None:
     if not path.exists():
         return None
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return load_torch_file(path, limit=TRAINING_STATE_LIMIT, what="training checkpoint")
     except Exception as exc:
         raise BuildError(
             f"The training checkpoint {path} is damaged ({type(exc).__name__}). Delete the job "

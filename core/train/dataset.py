@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from core.torchfile import SMALL_FILE_LIMIT, load_torch_file
+
 from .errors import BuildCancelled, BuildError
 
 FEATURE_VERSION = 1
@@ -221,7 +223,7 @@ def extract_features(
         item = None
         if path.exists():
             try:
-                data = torch.load(path, map_location="cpu", weights_only=True)
+                data = load_torch_file(path, limit=SMALL_FILE_LIMIT, what="feature cache file")
                 if data.get("version") == FEATURE_VERSION:
                     item = Item.from_dict(data)
                     stats["cached"] += 1

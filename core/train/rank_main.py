@@ -15,11 +15,12 @@ from pathlib import Path
 
 
 def _load_items(paths: list[str]) -> list:
-    import torch
+    from core.torchfile import SMALL_FILE_LIMIT, load_torch_file
 
     from .dataset import Item
 
-    return [Item.from_dict(torch.load(p, map_location="cpu", weights_only=True)) for p in paths]
+    return [Item.from_dict(load_torch_file(p, limit=SMALL_FILE_LIMIT, what="feature file"))
+            for p in paths]
 
 
 def run(job_dir: Path) -> int:

@@ -35,14 +35,29 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from core.audio.io import sf_path
+from core.audio.wavstream import open_recording, recording_write_error
 from core.bank.files import read_json, write_json_atomic
 from core.bank.store import BankError, _new_id, now_iso
+from core.textcheck import text_problem
 
 CONSENT = "consent"
 THRESHOLD = 0.75           # cosine similarity; why this value: the module docstring
 MAX_TAKES = 24             # takes compared (spread over the bank): enough for a stable mean
 MAX_TAKE_S = 20.0          # seconds of each take used
 MIN_CONSENT_S = 3.0
+# Voice needed in a consent recording, found by the same voice-activity analysis as takes
+# (core.audio.quality.analyze). The statement is several sentences (20-40 s read aloud), so
+# 1 s is far below any real reading, even a slow, weak one, while silence, hum, a tone, a
+# square wave or noise score 0 s (tests/core/trust/test_consent_speech.py).
+MIN_CONSENT_SPEECH_S = 1.0
+SPEECH_CHUNK_S = 20.0      # analysed piece by piece; a real reading is accepted after the first
+NO_SPEECH = ("No speech was heard in the recording, so it was not kept. The consent statement "
+             "must be read aloud by {name}. Check that the right microphone is chosen and not "
+             "muted, then record the statement again.")
+NOT_NUMBERS = ("The recording is damaged: {count} of its samples are not numbers (NaN or infinity), "
+               "so it cannot be used as consent and was not kept. Record the statement again, or "
+               "save it again from the program that made it as a 16-bit WAV.")
 ROLES = ("self", "donor")
 NEED_CONSENT = ("Record the consent statement first (Speaker page, “Consent” button, or "
                 "`voicebank consent --speaker ID --record`): the person whose voice is recorded "
@@ -79,6 +94,19 @@ class ConsentError(Exception):
     """No consent, or recordings that are not the consenting person's voice (worded for the user)."""
 
 
+class NoSpeechError(ConsentError):
+    """The consent recording holds no speech (silence, noise, a tone): nothing was kept."""
+
+
+def _check_names(**names: str) -> None:
+    """Refuse a name or text that cannot be stored, before any file is made."""
+    labels = {"name": "The name", "patient": "The name of the person the voice is for",
+              "text": "The statement"}
+    for key, value in names.items():
+        if problem := text_problem(value, labels.get(key, "The text")):
+            raise ConsentError(problem)
+
+
 def format_date(day: Date, language: str) -> str:
     if language == "zh":
         return f"{day.year}年{day.month}月{day.day}日"
@@ -93,6 +121,7 @@ def statement(language: str, name: str, day: Date | None = None, *, role: str = 
         raise ValueError(f"role must be one of {ROLES}, got {role!r}")
     if role == "donor" and not patient.strip():
         raise ConsentError("Give the name of the person the voice is for.")
+    _check_names(name=name, patient=patient)
     return STATEMENTS[(language, role)].format(
         name=name.strip(), patient=patient.strip(), date=format_date(day or Date.today(), language))
 
@@ -171,6 +200,7 @@ class ConsentWriter:
         self.patient = (patient or speaker.name).strip()
         self.day = day or Date.today()
         self.rate = int(capture_rate)
+        _check_names(name=self.name, patient=self.patient, text=self.text)
         self.id = _new_id("c")
         self.folder = consent_folder(speaker)
         try:
@@ -179,9 +209,12 @@ class ConsentWriter:
             raise BankError(f"Cannot write in {self.folder} ({exc.strerror}). Check the disk and "
                             "its permissions, then record again.") from exc
         self.part_path = self.folder / f"{self.id}.wav.part"
-        self._file = sf.SoundFile(str(self.part_path), "w", samplerate=self.rate, channels=1,
-                                  subtype="PCM_16", format="WAV")
+        # plain writes (not libsndfile): a full disk stops the recording with a worded error
+        self._file = open_recording(self.part_path, self.rate, Path(speaker.folder).parent)
         self.frames = 0
+        self.nonfinite = 0         # NaN/inf samples given (a float source): refused at finish
+        self.speech_checked = False    # record_consent checked the whole recording up front
+        self.cut_off = False       # a write failed (disk full): what was written is not consent
         self.closed = False
 
     def append(self, block: np.ndarray) -> None:
@@ -189,8 +222,23 @@ class ConsentWriter:
         if block.ndim == 2:
             block = block[:, 0]
         if block.dtype.kind == "f":
+            bad = ~np.isfinite(block)
+            if bad.any():       # casting NaN to int16 is undefined: count it, write silence
+                self.nonfinite += int(bad.sum())
+                block = np.where(bad, 0.0, block)
             block = np.round(np.clip(block, -1, 1) * 32767).astype(np.int16)
-        self._file.write(block.astype(np.int16, copy=False))
+        if self._file.closed:
+            return      # the disk filled up: the recording already stopped, nothing piles up
+        try:
+            self._file.write(block.astype(np.int16, copy=False))
+        except OSError as exc:
+            self.frames = self._file.frames
+            self.cut_off = True
+            # A statement cut off is not consent: the page discards it (abort), so say so.
+            raise recording_write_error(exc, self._file, Path(self.speaker.folder).parent,
+                                        what="the statement", again="record the statement again",
+                                        kept="The statement was cut off, so it was not kept: consent "
+                                             "needs the whole statement.") from exc
         self.frames += len(block)
 
     def abort(self) -> None:
@@ -200,21 +248,58 @@ class ConsentWriter:
         self.part_path.unlink(missing_ok=True)
 
     def finish(self) -> ConsentRecord:
-        """Keep the recording. Raises ConsentError (and keeps nothing) when it is too short."""
+        """Keep the recording. Raises ConsentError (and keeps nothing) when it is too short, holds
+        samples that are not numbers, or no speech (NoSpeechError). Takes up to a second or two
+        for a long recording without speech: the GUI calls it off its thread."""
         if not self.closed:
             self._file.close()
             self.closed = True
         seconds = self.frames / self.rate
+        if self.cut_off:
+            self.part_path.unlink(missing_ok=True)
+            raise ConsentError("The statement was cut off when the recording stopped, so it was not "
+                               "kept: consent needs the whole statement. Record it again.")
         if seconds < MIN_CONSENT_S:
             self.part_path.unlink(missing_ok=True)
             raise ConsentError(f"The recording is only {seconds:.1f} s long. Read the whole statement "
                                "aloud, then stop.")
+        if self.nonfinite:
+            self.part_path.unlink(missing_ok=True)
+            raise ConsentError(NOT_NUMBERS.format(count=self.nonfinite))
+        try:
+            voiced = MIN_CONSENT_SPEECH_S if self.speech_checked else speech_seconds(self.part_path)
+        except Exception:   # the check itself failed: keep the reading (the build still compares voices)
+            voiced = MIN_CONSENT_SPEECH_S
+        if voiced < MIN_CONSENT_SPEECH_S:
+            self.part_path.unlink(missing_ok=True)
+            raise NoSpeechError(NO_SPEECH.format(name=self.name))
         wav = self.folder / f"{self.id}.wav"
         shutil.move(str(self.part_path), wav)
         return save_record(ConsentRecord(
             id=self.id, language=self.language, role=self.role, name=self.name, patient=self.patient,
             date=self.day.isoformat(), text=self.text, recorded=now_iso(),
             duration_s=round(seconds, 3), sample_rate=self.rate, folder=self.folder))
+
+
+def speech_seconds(path: Path, enough_s: float = MIN_CONSENT_SPEECH_S) -> float:
+    """Seconds of voice in a recording, by the takes' voice-activity analysis, read in pieces
+    and stopping once `enough_s` is found (a real reading stops after the first piece)."""
+    with sf.SoundFile(sf_path(path)) as fh:
+        rate = fh.samplerate
+        pieces = (b.mean(axis=1) for b in fh.blocks(blocksize=int(SPEECH_CHUNK_S * rate),
+                                                      dtype="float32", always_2d=True))
+        return _speech_in(pieces, rate, enough_s)
+
+
+def _speech_in(pieces, rate: int, enough_s: float) -> float:
+    from core.audio.quality import analyze      # scipy/RNNoise: only when a recording ends
+
+    found = 0.0
+    for piece in pieces:
+        found += analyze(piece, rate).speech_s
+        if found >= enough_s:
+            break
+    return found
 
 
 def save_record(record: ConsentRecord) -> ConsentRecord:
@@ -226,12 +311,25 @@ def record_consent(speaker, samples: np.ndarray, sample_rate: int, language: str
                    role: str = "self", name: str = "", patient: str = "",
                    day: Date | None = None) -> ConsentRecord:
     """Store a whole consent recording at once (the CLI and tests; the GUI streams)."""
+    samples = np.asarray(samples, np.float32)
+    if (bad := int(np.count_nonzero(~np.isfinite(samples)))):
+        raise ConsentError(NOT_NUMBERS.format(count=bad))       # refused before any file is made
     language = language or (speaker.info.languages or ["en"])[0]
     text = statement(language, name or speaker.name, day, role=role, patient=patient or speaker.name)
+    if len(samples) >= MIN_CONSENT_S * sample_rate:             # (shorter: finish says "too short")
+        step = int(SPEECH_CHUNK_S * sample_rate)
+        try:
+            voiced = _speech_in((samples[i:i + step] for i in range(0, len(samples), step)),
+                                sample_rate, MIN_CONSENT_SPEECH_S)
+        except Exception:       # the check itself failed: keep the reading, as finish() does
+            voiced = MIN_CONSENT_SPEECH_S
+        if voiced < MIN_CONSENT_SPEECH_S:                       # also refused before any file is made
+            raise NoSpeechError(NO_SPEECH.format(name=(name or speaker.name).strip()))
     writer = ConsentWriter(speaker, text, language, sample_rate, role=role, name=name,
                            patient=patient, day=day)
+    writer.speech_checked = True
     try:
-        writer.append(np.asarray(samples, np.float32))
+        writer.append(samples)
         return writer.finish()
     except BaseException:
         writer.abort()

@@ -44,13 +44,16 @@ def _record(speaker, text: str, language: str, role: str, name: str, patient: st
             sys.stdin.readline()
         finally:
             recorder.stop_capture()
-        error = recorder.status().error
+        status = recorder.status()
+        error = status.error
     except BaseException:
         writer.abort()
         raise
     finally:
         recorder.close()
-    if error:
+    if status.write_error:      # the disk filled up: the message says what is kept and what to do
+        print(f"voicebank consent: {status.write_error}", file=sys.stderr)
+    elif error:
         print(f"voicebank consent: the microphone stopped ({error}); what was recorded is kept if long enough.",
               file=sys.stderr)
     return writer.finish()
@@ -58,7 +61,9 @@ def _record(speaker, text: str, language: str, role: str, name: str, patient: st
 
 def cmd_consent(args: argparse.Namespace) -> int:
     from core.bank.store import Bank
-    from core.trust.consent import ConsentError, current_consent, record_consent, statement
+    from core.diskspace import DiskFullError, disk_full_message
+    from core.trust.consent import (NOT_NUMBERS, ConsentError, NoSpeechError, current_consent,
+                                    record_consent, statement)
 
     bank = Bank(Path(args.bank) if args.bank else None)
     speaker = bank.speaker(args.speaker)
@@ -72,15 +77,38 @@ def cmd_consent(args: argparse.Namespace) -> int:
         return 1
     try:
         if args.file:
-            from core.audio.io import AudioFileError, read_audio
+            from core.audio.io import AudioFileError, display_name, read_audio
+            shown = display_name(args.file)
+            record_it = f"record the statement with `voicebank consent --speaker {speaker.id} --record`"
             try:
                 clip = read_audio(Path(args.file))
             except AudioFileError as exc:
                 print(f"voicebank consent: {exc}", file=sys.stderr)
                 return 1
+            # Each refusal happens before anything is written to the bank.
+            if clip.cut_off:
+                print(f"voicebank consent: {clip.cut_off_message()} A cut-off statement cannot count "
+                      f"as consent; nothing was kept. Copy or export the whole file again, or {record_it}.",
+                      file=sys.stderr)
+                return 1
+            if clip.nonfinite:
+                print(f"voicebank consent: {shown}: " + NOT_NUMBERS.format(count=clip.nonfinite),
+                      file=sys.stderr)
+                return 1
             samples = clip.samples if clip.samples.ndim == 1 else clip.samples.mean(axis=1)
-            record = record_consent(speaker, samples, clip.sample_rate, language, role=role,
-                                    name=name, patient=speaker.name)
+            try:
+                record = record_consent(speaker, samples, clip.sample_rate, language, role=role,
+                                        name=name, patient=speaker.name)
+            except NoSpeechError:
+                print(f"voicebank consent: no speech was heard in {shown}, so it was not kept. The "
+                      f"consent statement must be read aloud by {name}. Check that it is the right "
+                      f"file, or {record_it}.", file=sys.stderr)
+                return 1
+            except DiskFullError as exc:    # record_consent removed what it had written
+                print("voicebank consent: " + disk_full_message(
+                    f"{shown} could not be added as the consent recording", speaker.folder,
+                    needed_bytes=2 * len(samples) + 65536, errno_=exc.errno), file=sys.stderr)
+                return 1
         elif args.record:
             _print_statement(text)
             record = _record(speaker, text, language, role, name, speaker.name)

@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.torchfile import SMALL_FILE_LIMIT, load_torch_file
+
 SAMPLE_RATE = 16_000
 N_FFT = 400                  # 25 ms
 HOP = 160                    # 10 ms
@@ -126,7 +128,7 @@ def load_encoder(path: Path | None = None) -> SpeakerEncoder:
         raise EncoderMissing("The speaker check cannot run: its weights file is not installed. "
                              + INSTALL_HINT.format(folder=default_weights_folder()))
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_torch_file(path, limit=SMALL_FILE_LIMIT, what="speaker-check weights file")
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
         raise EncoderMissing(f"The speaker-check weights {path} cannot be read ({first}). "

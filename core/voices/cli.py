@@ -88,8 +88,18 @@ def cmd_import(args) -> int:
             raise BankError(f"There is no speaker {args.speaker!r} in {bank.root}. Add --create to "
                             "make one for this voice, or choose one from `voicebank speakers`.") from None
         speaker = bank.create_speaker(args.speaker, ["zh", "en"])
-    folder = import_voice(Path(args.file), speaker, name=args.name,
-                          if_exists="refuse" if args.refuse_existing else "new-id")
+        created = True
+    else:
+        created = False
+    try:
+        folder = import_voice(Path(args.file), speaker, name=args.name,
+                              if_exists="refuse" if args.refuse_existing else "new-id")
+    except BaseException:
+        if created:     # the speaker was made for this voice alone: a refused import leaves none
+            import shutil
+
+            shutil.rmtree(speaker.folder, ignore_errors=True)
+        raise
     print(f"imported voice {folder.name} into {speaker.id} ({folder})")
     return 0
 

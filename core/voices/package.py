@@ -151,6 +151,19 @@ def _export_sources(voice_folder: Path, card) -> tuple[list[tuple[Path, str]], A
     return sorted(((p, a) for a, p in sources.items()), key=lambda pa: pa[1]), card
 
 
+def _check_models_before_export(sources: list[tuple[Path, str]]) -> None:
+    """Never re-pack (with fresh, valid checksums) a model file the safe loader would refuse."""
+    from core.engine.checkpoint import CheckpointError, check_checkpoint
+
+    for path, _arcname in sources:
+        if path.suffix in (".ckpt", ".pth"):
+            try:
+                check_checkpoint(path)
+            except CheckpointError as exc:
+                raise VoicePackageError(f"This voice was not exported: its model file is not safe to "
+                                        f"pass on. {exc}") from None
+
+
 def export_voice(voice_folder: str | os.PathLike, out_path: str | os.PathLike,
                  speaker_name: str | None = None) -> Path:
     """Write the voice in `voice_folder` as one `.voicebank` file (atomically). Returns its path."""
@@ -167,6 +180,7 @@ def export_voice(voice_folder: str | os.PathLike, out_path: str | os.PathLike,
         raise VoicePackageError(f"{out_path} already exists. Choose another name; nothing was "
                                 "overwritten.")
     sources, packaged_card = _export_sources(voice_folder, replace(card))
+    _check_models_before_export(sources)
     # The card travels byte for byte unless its model paths had to be made local.
     # (Keys beyond the VoiceCard, e.g. the build's speaker check, are kept either way.)
     card_bytes = (voice_folder / "voice.json").read_bytes() if packaged_card == card else \
@@ -349,6 +363,7 @@ def _check_contents(path: Path, folder: Path, manifest: dict):
     """Prove each unpacked file is what its name says; returns the voice card."""
     import soundfile as sf
 
+    from core.audio.io import sf_path
     from core.engine.checkpoint import CheckpointError, checkpoint_kind, load_checkpoint, require_v2
 
     for entry in manifest["files"]:
@@ -367,7 +382,7 @@ def _check_contents(path: Path, folder: Path, manifest: dict):
                 raise _refuse(path, f"{name} is not UTF-8 text.") from None
         elif suffix == ".wav":
             try:
-                info = sf.info(str(file))
+                info = sf.info(sf_path(file))
             except Exception:
                 raise _refuse(path, f"{name} is not a readable WAV recording.") from None
             if info.frames <= 0:
@@ -435,7 +450,7 @@ def import_voice(path: str | os.PathLike, speaker, *, if_exists: str = "new-id",
     if_exists: "new-id" (default: a voice with the same id stays, the import gets `<id>-2`) or
     "refuse" (raise VoicePackageError). An existing voice is never overwritten.
     """
-    from core.bank.files import write_json_atomic
+    from core.bank.files import make_staging, write_json_atomic
 
     if if_exists not in ("new-id", "refuse"):
         raise ValueError("if_exists must be 'new-id' or 'refuse'")
@@ -448,7 +463,8 @@ def import_voice(path: str | os.PathLike, speaker, *, if_exists: str = "new-id",
         voices.mkdir(exist_ok=True)
     except OSError as exc:
         raise VoicePackageError(f"Cannot create {voices} ({exc.strerror or exc}).") from exc
-    staging = Path(tempfile.mkdtemp(dir=voices, prefix=".import-", suffix=".part"))
+    # Owned by this process: a kill leaves it for core.bank.recovery to delete on the next start.
+    staging = make_staging(voices, ".import-", ".part")
     try:
         with _open_zip(path) as zf:
             manifest = _check_manifest(path, zf)

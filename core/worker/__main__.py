@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from core.diskspace import disk_full_text, is_disk_full
 from core.worker import protocol
 from core.worker.jobs import REGISTRY, JobCancelled, JobContext, JobError, job_dir_for
 
@@ -200,6 +201,10 @@ class Worker:
         except JobError as exc:
             self.emit(protocol.error_event(job.id, exc.message, exc.code, exc.detail))
         except BaseException as exc:  # noqa: BLE001 - any bug must become an event, not a dead thread
+            if is_disk_full(exc):       # a full disk is not a bug: its own words, whatever was written
+                failed = f"the {job.kind.replace('_', ' ')} job could not finish writing"
+                self.emit(protocol.error_event(job.id, disk_full_text(exc, failed), protocol.DISK_FULL))
+                return
             tail = traceback.format_exc()[-TRACEBACK_TAIL:]
             if sys.stderr is not None:          # None under pythonw / a windowed frozen build
                 sys.stderr.write(tail)

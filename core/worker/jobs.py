@@ -245,7 +245,7 @@ def prepare_voice(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     files = _voice_files(params)
     engine = _engine()
     try:
-        _, ref_info = _ready_voice(files, params.get("reference_text"), ctx)
+        synth, ref_info = _ready_voice(files, params.get("reference_text"), ctx)
     except engine.SynthesisCancelled as exc:
         raise JobCancelled() from exc
     except engine.SynthesisError as exc:
@@ -253,7 +253,28 @@ def prepare_voice(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     data: dict[str, Any] = {"loaded": True}
     if isinstance(ref_info, dict):
         data["reference"] = ref_info
+    data.update(_fast_path_status(synth))
     return data
+
+
+def _fast_path_status(synth: Any) -> dict[str, Any]:
+    """The voice's fast paths as loaded on this CPU: each lossy one's gate figure and whether it
+    is on (`FastPathReport.status()`), for the Speak page's details. Empty if not reported."""
+    report = getattr(synth, "fast_report", None)
+    status = getattr(report, "status", None)
+    return {"fast_paths": status()} if callable(status) else {}
+
+
+def _write_speech(path: Path, audio, rate: int) -> Path:
+    """A speak job's WAV; a full disk is worded for the person who typed (the worker sends it
+    as a disk_full error)."""
+    from core.audio.io import write_wav
+    from core.diskspace import FREE_SPACE_THEN_RETRY, reporting_disk_full
+
+    with reporting_disk_full("its sound could not be saved", path.parent, needed_bytes=2 * len(audio) + 44,
+                             kept="Nothing half-written was left behind; your voice and recordings "
+                                  "are unchanged.", advice=FREE_SPACE_THEN_RETRY):
+        return write_wav(path, audio, rate)
 
 
 @job("speak")
@@ -280,8 +301,6 @@ def speak(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     engine = _engine()
     import numpy as np
 
-    from core.audio.io import write_wav
-
     try:
         synth_options = engine.SynthesisOptions(**options)
     except TypeError as exc:
@@ -293,7 +312,7 @@ def speak(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         extra = {"userdict": userdict} if userdict is not None else {}
         for sentence in synth.stream(text, synth_options, cancel=ctx.cancelled, **extra):
             audio = np.asarray(sentence.audio, dtype=np.float32).reshape(-1)
-            chunk = write_wav(ctx.job_dir / f"sentence-{sentence.index}.wav", audio, rate)
+            chunk = _write_speech(ctx.job_dir / f"sentence-{sentence.index}.wav", audio, rate)
             pieces.append(audio)
             ctx.progress("speak", sentence.index + 1, sentence.total, sentence.text, chunk=str(chunk))
             ctx.raise_if_cancelled({"sentences": len(pieces)})
@@ -304,7 +323,7 @@ def speak(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     if not pieces:
         raise JobError("Nothing was spoken: the text has no words the voice can say.", "nothing_spoken")
     audio = np.concatenate(pieces)
-    write_wav(out, audio, rate)
+    _write_speech(out, audio, rate)
     data: dict[str, Any] = {"out": str(out), "seconds": round(len(audio) / rate, 3),
                             "sentences": len(pieces)}
     if isinstance(ref_info, dict):
@@ -312,6 +331,7 @@ def speak(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     notes = getattr(synth, "last_notes", None)
     if notes:
         data["notes"] = list(notes)             # e.g. characters the voice skipped
+    data.update(_fast_path_status(synth))       # what ran: the details view follows a voice loaded here too
     return data
 
 

@@ -66,6 +66,7 @@ UNKNOWN_KIND = "unknown_kind"
 UNSUPPORTED_VERSION = "unsupported_version"
 JOB_FAILED = "job_failed"
 INTERNAL = "internal"
+DISK_FULL = "disk_full"         # no room to write (core.diskspace): the message says what to do
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$")
 

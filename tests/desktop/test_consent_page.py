@@ -34,6 +34,7 @@ def record(dialog, qtbot, seconds: float) -> None:
     qtbot.waitUntil(lambda: dialog.context.recorder.status().captured_s >= seconds, timeout=WAIT_MS)
     qtbot.keyClick(dialog, Qt.Key_R)
     assert not dialog.recording
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=WAIT_MS)    # checked for speech off the GUI thread
 
 
 def test_read_the_statement_save_it_and_play_it_back(make_window, qtbot, played):
@@ -124,3 +125,70 @@ def test_build_page_says_consent_comes_first(make_window, qtbot):
     box.clear()
     box.show_speaker(window.context.speaker)
     assert box.check_label.text() == ""
+
+
+def _square(seconds: float):
+    import numpy as np
+
+    t = np.arange(int(seconds * 48000)) / 48000
+    return (0.5 * np.sign(np.sin(2 * np.pi * 220 * t))).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["silence", "square wave"])
+def test_a_recording_without_speech_is_refused_at_once(make_window, qtbot, kind):
+    import numpy as np
+
+    source = np.zeros(48000, np.float32) if kind == "silence" else _square(1.0)
+    window = make_window(source, loop=True, pace=0.25, languages=("en",))
+    page, dialog = open_consent(window, qtbot)
+    record(dialog, qtbot, 3.5)
+    assert dialog.banner.kind == "error"
+    assert dialog.banner.text().startswith("✗  No speech was heard in the recording, so it was not kept.")
+    assert "read aloud by Ada" in dialog.banner.text() and "Press R when you are ready." in dialog.banner.text()
+    assert ct.current_consent(window.context.speaker) is None
+    assert not list((window.context.speaker.folder / "consent").iterdir())
+    assert "No consent recorded yet" in dialog.status_label.text()
+    assert dialog.record_button.isEnabled() and not dialog.play_button.isEnabled()
+    assert dialog.focusWidget() is dialog.record_button      # Space records again, never closes
+
+
+def test_the_check_runs_off_the_window_and_closing_waits_for_it(make_window, qtbot, monkeypatch):
+    import threading
+
+    gate = threading.Event()
+    real = ct.speech_seconds
+    monkeypatch.setattr(ct, "speech_seconds", lambda path, *a, **k: (gate.wait(10), real(path, *a, **k))[1])
+    window = make_window(speech_like(3.0), loop=True, pace=0.25, languages=("en",))
+    page, dialog = open_consent(window, qtbot)
+    qtbot.keyClick(dialog, Qt.Key_R)
+    qtbot.waitUntil(lambda: dialog.context.recorder.status().captured_s >= 3.5, timeout=WAIT_MS)
+    qtbot.keyClick(dialog, Qt.Key_R)
+    assert dialog.checking and not dialog.recording              # the window answers while it checks
+    assert dialog.status_label.text() == "Checking that the recording holds your voice… one moment."
+    assert not dialog.record_button.isEnabled()
+    qtbot.keyClick(dialog, Qt.Key_R)                             # R does nothing until the check ends
+    assert not dialog.recording
+    gate.set()
+    qtbot.keyClick(dialog, Qt.Key_Escape)                        # closing waits for the result
+    assert not dialog.isVisible() and not dialog.checking
+    assert ct.current_consent(window.context.speaker) is not None
+    assert "✓ Consent recorded by Ada" in page.consent_note.text()
+
+
+def test_a_statement_cut_off_by_a_full_disk_is_not_kept_and_says_why(make_window, qtbot, monkeypatch):
+    from tests.diskfull import full_disk
+
+    window = make_window(speech_like(3.0), loop=True, pace=0.25, languages=("en",))
+    page, dialog = open_consent(window, qtbot)
+    qtbot.keyClick(dialog, Qt.Key_R)
+    qtbot.waitUntil(lambda: dialog.context.recorder.status().captured_s >= 1.0, timeout=WAIT_MS)
+    full_disk(monkeypatch, room=0)
+    qtbot.waitUntil(lambda: not dialog.recording, timeout=WAIT_MS)        # stopped by itself
+    text = dialog.banner.text()
+    assert dialog.banner.kind == "error" and "The disk is full, so recording stopped." in text
+    assert "consent needs the whole statement" in text and "Saved" not in text
+    assert ct.current_consent(window.context.speaker) is None
+    assert not [p for p in ct.consent_folder(window.context.speaker).glob("*") if p.suffix != ".json"]
+    monkeypatch.undo()
+    record(dialog, qtbot, 3.5)                                          # space again: it works
+    assert ct.current_consent(window.context.speaker) is not None

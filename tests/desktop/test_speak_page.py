@@ -131,6 +131,34 @@ def test_a_voice_that_cannot_load_says_so_before_anything_is_typed(speak_window,
     assert page.preloader.job is None and len(sent(tmp_path, kind="prepare_voice")) == 1
 
 
+def test_speed_checks_show_each_fast_paths_figure_from_the_voice_status(speak_window, qtbot):
+    """The details view: what the worker reports when the voice loads (`fast_paths`, see
+    core/engine/fastpath_gates.py), shown with Alt+C; a refused path says OFF and its figure."""
+    window, page, _ = speak_window("ok")
+    qtbot.waitUntil(lambda: page.preloader.job is None and page.preloader.loaded is not None, timeout=WAIT_MS)
+    checks = page.speed_checks
+    assert not checks.text.isVisible() and "Not known yet" in checks.text.text()   # the stub reports none
+    status = {"cpu": "AMD EPYC 7B13 (x86_64); torch 2.13.0+cpu uses AVX2; int8 kernel adds in int16 (saturating)",
+              "cache": "miss", "gate_s": 2.4, "on": ["fold_weight_norm", "chunked_decoder"], "notes": [],
+              "gates": {"int8_gpt": {"lever": "int8_gpt", "metric": "agreement", "threshold": 0.95, "value": 0.04,
+                                     "passed": False, "seconds": 2.1, "steps": 50, "basis": "int8 GPT"},
+                        "bf16_decoder": {"lever": "bf16_decoder", "metric": "snr_db", "threshold": 30.0,
+                                         "value": 41.2, "passed": True, "cached": True}}}
+    page.preloader.job = "p9"                                   # as if the worker answered prepare_voice
+    page.preloader._loading = page.preloader.loaded
+    page.preloader._on_result("p9", {"loaded": True, "fast_paths": status})
+    page.text_edit.setFocus()
+    qtbot.keyClick(page.text_edit, Qt.Key_C, Qt.AltModifier)      # a mnemonic clicks after a moment
+    qtbot.waitUntil(lambda: checks.button.isChecked() and checks.text.isVisible(), timeout=WAIT_MS)
+    text = checks.text.text()
+    assert text.startswith("This computer: AMD EPYC 7B13") and "uses AVX2" in text
+    assert "int8 GPT: OFF (agreement 0.04 (2 of 50 greedy tokens), gate >= 0.95" in text
+    assert "bf16 decoder: on (41.2 dB SNR, gate >= 30 dB; cached)" in text
+    assert "int8 GPT: OFF" in checks.text.accessibleDescription()
+    qtbot.keyClick(page.text_edit, Qt.Key_C, Qt.AltModifier)
+    qtbot.waitUntil(lambda: not checks.text.isVisible(), timeout=WAIT_MS)
+
+
 def test_no_voice_nothing_to_load(speak_window, tmp_path):
     window, page, _ = speak_window("ok", voice=False)
     assert page.preloader.job is None and sent(tmp_path, kind="prepare_voice") == []
@@ -328,7 +356,7 @@ def test_every_control_is_named_and_reached_with_tab(speak_window, qtbot):
     unnamed = [w for w in controls if not w.accessibleName()]
     assert not unnamed, [type(w).__name__ + ":" + getattr(w, "text", lambda: "")() for w in unnamed]
     reachable = {w for w in controls if w.isVisible() and w.isEnabled() and w.focusPolicy() & Qt.TabFocus}
-    assert len(reachable) == 20          # 8 above the lists, 3 voice actions, 6 for phrases, 3 for what was said
+    assert len(reachable) == 21          # 9 above the lists, 3 voice actions, 6 for phrases, 3 for what was said
     page.text_edit.setFocus()
     seen = set()
     for _ in range(60):

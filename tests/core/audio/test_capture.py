@@ -185,3 +185,36 @@ def test_real_portaudio_records_from_an_alsa_file_device(tmp_path):
     rms, frames = float(rms_line.split()[1]), int(rms_line.split()[2])
     assert frames == 48000
     assert rms == pytest.approx(0.25 / np.sqrt(2), rel=0.05)
+
+
+class FullDiskSink:
+    """A sink whose disk fills after `room` blocks: it raises once, like TakeWriter."""
+
+    def __init__(self, room: int):
+        self.room, self.frames, self.calls = room, 0, 0
+
+    def append(self, block):
+        self.calls += 1
+        if self.room <= 0:
+            raise OSError(28, "The disk is full, so recording stopped.")
+        self.room -= 1
+        self.frames += len(block)
+
+
+def test_a_sink_that_cannot_write_stops_the_queue_so_memory_does_not_pile_up():
+    rec = Recorder(stream_factory=fake_stream_factory(burst(5, 0), loop=True, pace=0.0))
+    rec.open()
+    sink = FullDiskSink(room=10)
+    rec.start_capture(sink)
+    assert wait_for(lambda: rec.status().write_error is not None)
+    status = rec.status()
+    assert "disk is full" in status.write_error and status.error is None   # the microphone is fine
+    assert status.captured_s == pytest.approx(10 * 1024 / 48000)            # what is on disk
+    time.sleep(0.3)                     # the fake microphone keeps sending, as fast as it can
+    assert rec._queue.qsize() <= 2      # ...but nothing more is queued
+    assert sink.calls == 11             # and the sink is not asked again
+    assert rec.status().captured_s == status.captured_s
+    rec.stop_capture()
+    rec.start_capture(ListSink())       # the next take starts clean
+    assert wait_for(lambda: rec.status().captured_s > 0.1) and rec.status().write_error is None
+    rec.close()

@@ -4,7 +4,8 @@ import zipfile
 import pytest
 import soundfile as sf
 
-from core.bank.export import backup_speaker, export_dataset, restore_speaker
+from core.bank.export import backup_speaker, export_dataset
+from core.bank.restore import restore_speaker
 from core.bank.store import Bank, BankError
 from tests.core.bank.test_store import record
 

@@ -15,6 +15,24 @@ REF = Path(__file__).resolve().parents[3].parent / "shared/reference/gpt-sovits-
 TEST_CHARS = "你好世界今天天气很好我们去公园散步用打电话参考音频里说的话这是一个测试中文和英文混合"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_gate_cache(tmp_path_factory):
+    """The fast paths' gate verdicts go to a throw-away folder, never the user's cache (session
+    scope: module-scoped synthesizers are built before function fixtures run)."""
+    with pytest.MonkeyPatch.context() as mp:
+        folder = tmp_path_factory.mktemp("gate-cache")
+        mp.setenv("VOICEBANK_CACHE", str(folder))
+        yield folder
+
+
+@pytest.fixture(autouse=True)
+def own_gate_cache(tmp_path, monkeypatch):
+    """Each test's own synthesizers get a fresh gate cache: a verdict one test forced (a
+    lowered threshold, corrupted weights) never reaches another."""
+    monkeypatch.setenv("VOICEBANK_CACHE", str(tmp_path / "gate-cache"))
+    return tmp_path / "gate-cache"
+
+
 @pytest.fixture(scope="session")
 def gpt_ckpt() -> Path:
     path = REF / "s1_tiny.ckpt"

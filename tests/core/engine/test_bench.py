@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,7 +83,43 @@ def test_memory_mode_loads_saved_models_in_a_fresh_process(tmp_path):
     assert (tmp_path / "models" / "gpt.ckpt").exists()  # saved once, reusable
     assert res["peak_rss_mb"] >= res["loaded_rss_mb"] > 100
     assert res["audio_s"] > 0 and res["models"] == "reduced"
-    assert "peak RSS" in format_memory(res)
+    assert "peak RSS" in format_memory(res) and "load-time gates" in format_memory(res)
+    assert res["fast_paths"]["gate_cache"] == "miss"        # the child measured its gates (fresh cache)
+    _saved_files_carry_what_the_originals_carry(tmp_path / "models")
+
+
+def _keys(config, prefix: str = "") -> set[str]:
+    items = config.items() if isinstance(config, dict) else vars(config).items()
+    out = set()
+    for key, value in items:
+        out.add(prefix + key)
+        if isinstance(value, dict) or hasattr(value, "__dict__") and not isinstance(value, (str, int, float)):
+            out |= _keys(value, prefix + key + ".")
+    return out
+
+
+def _saved_files_carry_what_the_originals_carry(folder: Path) -> None:
+    """Issue 18: a GPT-SoVITS port refused the bench's SoVITS files (no model.version, no
+    data.n_speakers). Every config field of the original's own files (the reference's tiny files
+    were written by the original's code) is in ours, plus what its fine-tunes add; the weights
+    are a fine-tuned file's (the layout without enc_q)."""
+    from core.engine.checkpoint import load_checkpoint
+    from tests.core.engine.conftest import REF
+
+    if not (REF / "s2G_tiny.pth").exists():
+        pytest.skip("reference files not found")
+    ours, theirs = load_checkpoint(folder / "sovits.pth"), load_checkpoint(REF / "s2G_tiny.pth")
+    missing = _keys(theirs["config"]) - _keys(ours["config"])
+    assert not missing, missing
+    assert ours["config"]["model"]["version"] == "v2" and ours["config"]["data"]["n_speakers"] == 300
+    layout = json.loads((REF / "s2G_v2_layout.json").read_text())
+    assert set(ours["weight"]) == {k for k in layout if "enc_q" not in k}
+    ours, theirs = load_checkpoint(folder / "gpt.ckpt"), load_checkpoint(REF / "s1_tiny.ckpt")
+    missing = _keys(theirs["config"]) - _keys(ours["config"])
+    assert not missing, missing
+    def names(keys):  # --quick has fewer layers: compare the names with the layer index left out
+        return {re.sub(r"\.layers\.\d+\.", ".layers.N.", k) for k in keys}
+    assert names(ours["weight"]) == names(json.loads((REF / "s1_v2_layout.json").read_text()))
 
 
 def test_cli_memory_and_switch_options():

@@ -71,6 +71,7 @@ def test_pipeline_falls_back_when_scripting_fails(model_paths, monkeypatch):
         raise RuntimeError("no TorchScript here")
 
     monkeypatch.setattr(fastpaths, "ScriptedDecode", broken)
+    monkeypatch.setattr(fastpaths, "AGREEMENT_GATE", 0.0)    # int8 must stay on whatever the tiny GPT's figure
     synth = Synthesizer(model_paths, fast=FastPaths(warmup=False))
     rep = synth.fast_report
     assert rep.fused_decode and not rep.scripted_decode

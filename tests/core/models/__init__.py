@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import torch
 
 from core.models.manifest import Manifest, load_manifest
 
@@ -129,11 +130,17 @@ def server(monkeypatch):
         srv.stop()
 
 
-def _blob(seed: int, size: int, kind: str) -> bytes:
+def _blob(seed: int, size: int, kind: str, hash_known: bool = True) -> bytes:
     rnd = random.Random(seed)
     if kind == "json":
         obj = {"model_type": "test", "seed": seed, "pad": "x" * max(0, size - 60)}
         return json.dumps(obj).encode()
+    if not hash_known:
+        # No hash to check it against: the store opens it with the safe loader, so it must be a
+        # real torch.save file (one tensor of random bytes, about `size` bytes).
+        buf = io.BytesIO()
+        torch.save({"w": torch.tensor(list(rnd.randbytes(size - 1000)), dtype=torch.uint8)}, buf)
+        return buf.getvalue()
     # A real zip (as torch.save writes), padded to exactly `size` bytes.
     def build(n: int) -> bytes:
         buf = io.BytesIO()
@@ -177,7 +184,7 @@ def make_testset(tmp_path: Path, base_url: str = "http://127.0.0.1:9") -> ModelT
     blobs: dict[str, bytes] = {}
     repo_paths: dict[str, str] = {}
     for i, (model, name, size, kind, hash_known, size_known) in enumerate(TEST_FILES):
-        data = _blob(i + 1, size, kind)
+        data = _blob(i + 1, size, kind, hash_known)
         key = f"{model}/{name}"
         blobs[key] = data
         folder = "gsv-test-pretrained" if model == "tiny-gpt-sovits" else model

@@ -1,13 +1,11 @@
 """Exporting what was said: WAV, FLAC and OGG, joined in order; clear errors, no half files."""
 from __future__ import annotations
 
-import errno
-
 import pytest
 import soundfile as sf
 
-from core.speak import export as export_module
 from core.speak.export import ExportError, export_audio, suggested_name, with_default_suffix
+from tests.diskfull import full_disk
 
 
 @pytest.mark.parametrize("name, fmt", [("said.wav", "WAV"), ("said.FLAC", "FLAC"), ("said.ogg", "OGG")])
@@ -34,17 +32,14 @@ def test_bad_name_missing_folder_and_nothing_said(tmp_path, make_wav):
         export_audio([tmp_path / "broken.wav"], tmp_path / "said.wav")
 
 
-def test_full_disk_is_a_clear_error_and_leaves_nothing(tmp_path, make_wav, monkeypatch):
+@pytest.mark.parametrize("suffix", [".wav", ".flac", ".ogg"])
+def test_full_disk_is_a_clear_error_and_leaves_nothing(tmp_path, make_wav, monkeypatch, suffix):
     wav = make_wav(tmp_path / "a.wav")
-
-    def full(path, *args, **kwargs):
-        open(path, "wb").close()
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(export_module.sf, "write", full)
-    with pytest.raises(ExportError, match="The disk is full"):
-        export_audio([wav], tmp_path / "said.wav")
-    assert not (tmp_path / "said.wav").exists() and not list(tmp_path.glob(".*.part"))
+    full_disk(monkeypatch, room=1000)          # the disk fills up part-way through the file
+    with pytest.raises(ExportError, match="The disk is full") as caught:
+        export_audio([wav], tmp_path / f"said{suffix}")
+    assert "disk space" in str(caught.value) and "was not saved" in str(caught.value)
+    assert not (tmp_path / f"said{suffix}").exists() and not list(tmp_path.glob(".*.part"))
 
 
 def test_suggested_name_and_default_suffix(tmp_path):

@@ -51,7 +51,11 @@ def test_cancel_resume_export_load_and_speak(speaker, bank, base_files, tmp_path
 
     # official formats, through the engine's loaders
     g_file, s_file = voice_model_paths(folder)
-    assert load_checkpoint(s_file)["info"] == "0epoch_2iteration"
+    saved = load_checkpoint(s_file)
+    assert saved["info"] == "0epoch_2iteration"
+    # what the original's fine-tuned files carry, so other ports accept ours
+    assert saved["config"]["version"] == "v2" and saved["config"]["model"]["version"] == "v2"
+    assert saved["config"]["data"]["n_speakers"]
     sov = load_sovits(s_file)
     assert not sov.has_posterior and not any("enc_q" in k for k in load_checkpoint(s_file)["weight"])
     gpt = load_gpt(g_file)

@@ -58,3 +58,61 @@ def test_bad_or_short_files_are_explained_and_nothing_is_kept(bank, speaker, tmp
 def test_an_unknown_speaker_is_one_clear_line(bank, capsys):
     assert run(bank, "--speaker", "nobody") == 1
     assert "voicebank consent:" in capsys.readouterr().err
+
+
+def _square(seconds: float) -> np.ndarray:
+    t = np.arange(int(seconds * 48000)) / 48000
+    return (0.5 * np.sign(np.sin(2 * np.pi * 220 * t))).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["silence", "square wave"])
+def test_a_file_without_speech_is_refused_at_once(bank, speaker, tmp_path, capsys, kind):
+    wav = tmp_path / "statement.wav"
+    sf.write(wav, np.zeros(8 * 48000, np.float32) if kind == "silence" else _square(8.0), 48000)
+    assert run(bank, "--speaker", speaker.id, "--file", str(wav)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("voicebank consent: no speech was heard in statement.wav, so it was not kept.")
+    assert "read aloud by Anna Li" in err and "--record" in err
+    assert current_consent(speaker) is None and not (speaker.folder / "consent").exists()
+
+
+def test_a_file_with_nan_is_refused_with_its_own_message(bank, speaker, tmp_path, capsys):
+    samples = voice("low", 8.0, seed=3)
+    samples[5:9] = np.nan
+    wav = tmp_path / "statement.wav"
+    sf.write(wav, samples, 48000, subtype="FLOAT")
+    assert run(bank, "--speaker", speaker.id, "--file", str(wav)) == 1
+    err = capsys.readouterr().err
+    assert "statement.wav: The recording is damaged: 4 of its samples are not numbers" in err
+    assert current_consent(speaker) is None and not (speaker.folder / "consent").exists()
+
+
+def test_a_cut_off_file_is_refused_and_says_how_long_it_should_be(bank, speaker, tmp_path, capsys):
+    wav = tmp_path / "statement.wav"
+    sf.write(wav, voice("low", 12.0, seed=3), 48000)
+    with open(wav, "r+b") as fh:
+        fh.truncate(44 + 4 * 48000 * 2)                     # 4 s of 12 s
+    assert run(bank, "--speaker", speaker.id, "--file", str(wav)) == 1
+    err = capsys.readouterr().err
+    assert "statement.wav is cut off: it should last 12 s but only 4 s are in the file." in err
+    assert "cannot count as consent; nothing was kept" in err
+    assert current_consent(speaker) is None and not (speaker.folder / "consent").exists()
+
+
+def test_a_file_whose_name_is_not_utf8_is_accepted(bank, speaker, tmp_path, capsys):
+    import os
+
+    wav = tmp_path / os.fsdecode(b"d\xe9claration.wav")
+    sf.write(os.fsencode(wav), voice("low", 8.0, seed=3), 48000)
+    assert run(bank, "--speaker", speaker.id, "--file", str(wav)) == 0
+    assert "Consent kept" in capsys.readouterr().out
+    assert current_consent(speaker) is not None
+
+
+def test_a_donor_name_that_is_not_utf8_creates_nothing(bank, speaker, tmp_path, capsys):
+    wav = tmp_path / "statement.wav"
+    sf.write(wav, voice("low", 8.0, seed=3), 48000)
+    assert run(bank, "--speaker", speaker.id, "--file", str(wav), "--donor", "Tom\udcff") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("voicebank consent: the --donor value “Tom\ufffd” has a character that is not UTF-8")
+    assert current_consent(speaker) is None and not (speaker.folder / "consent").exists()

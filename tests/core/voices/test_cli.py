@@ -34,6 +34,15 @@ def test_a_bad_file_is_a_message_not_a_traceback(bank, speaker, tmp_path, capsys
     assert "not a voicebank voice package" in err and "Traceback" not in err
 
 
+def test_a_refused_import_with_create_leaves_no_new_speaker(tmp_path, capsys):
+    bad = tmp_path / "bad.voicebank"
+    bad.write_bytes(b"nope")
+    other = tmp_path / "other"
+    assert main(["--bank", str(other), "voice", "import", str(bad), "--speaker", "Bea", "--create"]) == 1
+    assert "not a voicebank voice package" in capsys.readouterr().err
+    assert not [p for p in other.iterdir() if not p.name.startswith(".")]
+
+
 def test_delete_asks_first(bank, speaker, voice, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("anna\n"))  # not a terminal: nobody to ask
     assert main(["--bank", str(bank.root), "speaker", "delete", "anna"]) == 1

@@ -252,9 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", metavar="OUT.zip")
     p.set_defaults(func=cmd_backup)
 
-    from core.engine.speak_cli import add_speak_parser
+    from core.runtime.speak_cli import add_speak_parser
     from core.models.cli import add_models_parser
-    from core.engine.bench_cli import add_bench_parser
+    from core.bench.cli import add_bench_parser
     from core.train.build_cli import add_build_parser
     add_models_parser(sub)
     add_speak_parser(sub)

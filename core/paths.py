@@ -1,4 +1,4 @@
-"""Where things live: the shipped resources and the user's bank."""
+"""Where things live: the shipped resources, the user's bank, the models and the worker's jobs."""
 from __future__ import annotations
 
 import os
@@ -35,3 +35,12 @@ def models_dir() -> Path:
     if override:
         return Path(override)
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models"
+
+
+def jobs_dir() -> Path:
+    """The worker's scratch: one folder per job. VOICEBANK_JOBS overrides (tests); else `jobs/`
+    in the user data folder. Here, not in core.worker, because erasing a voice clears it too."""
+    override = os.environ.get("VOICEBANK_JOBS")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "jobs"

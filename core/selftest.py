@@ -61,7 +61,7 @@ def _transformers() -> str:
 
 def _cpu() -> str:
     """The CPU as torch and its kernels see it: which fast paths this machine can run at all."""
-    from core.engine.fastpath_gates import cpu_info
+    from core.runtime.gates import cpu_info
 
     return cpu_info().summary()
 
@@ -71,13 +71,14 @@ def _fast_paths() -> str:
     real voice's (int8 kernels, TorchScript decode step, bf16), then the verdicts this machine
     keeps for the voices already loaded on it. A gate that fails is not an installation fault
     (that path stays off and the exact one runs); a TorchScript step that cannot be built is
-    (it needs core/engine/decode_step.py's source, which the bundle must ship)."""
+    (it needs core/runtime/decode_step.py's source, which the bundle must ship)."""
     import torch
 
-    from core.engine.fastpath_gates import GateCache, cpu_info, describe_status
-    from core.engine.fastpaths import FastPaths, int8_available
+    from core.runtime.gates import GateCache, cpu_info, describe_status
+    from core.runtime.int8 import int8_available
+    from core.runtime.levers import FastPaths
     from core.engine.gpt import GPTConfig, Text2Semantic
-    from core.engine.pipeline import Synthesizer
+    from core.runtime.pipeline import Synthesizer
     from core.engine.sovits import SoVITS, SoVITSConfig
     from core.engine.checkpoint import HParams
 

@@ -21,7 +21,7 @@ STAGES = {"features": (1, "Preparing your recordings"),
           "sovits": (2, "Learning the sound of your voice"),
           "gpt": (3, "Learning how you speak"),
           "export": (4, "Saving your voice")}
-MIN_MINUTES = 1.0           # as core.train.build (not imported here: it would bring torch)
+MIN_MINUTES = 1.0           # as core.train.ready (not imported: the GUI never loads core.train)
 SAMPLE_SECONDS = 4.0
 SAMPLE_WAV, SAMPLE_JSON = "sample.wav", "sample.json"   # in the voice folder: the comparison sentence        # a sample sentence about this long is easiest to compare
 

@@ -125,7 +125,8 @@ class RoomPage(QWidget):
         self._reset_buttons()
         try:
             # imported here: scipy/pyloudnorm are slow to load and only needed now
-            from core.audio.quality import measure_noise_floor, room_verdict
+            from core.audio.measures import measure_noise_floor
+            from core.audio.quality import room_verdict
         except ImportError as exc:
             self.banner.show_message(f"The room check is not installed ({exc}). "
                                      "You can still record: choose Continue anyway.", "error")

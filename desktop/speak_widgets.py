@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox
                                QListWidget, QListWidgetItem, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from core.diskspace import DiskFullError
-from core.engine.fastpath_gates import describe_status
+from core.runtime.gates import describe_status
 from core.speak.history import History, Said
 from core.speak.phrases import Phrase, PhraseBook, PhraseError
 from core.speak.prefs import SpeakPrefs

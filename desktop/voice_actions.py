@@ -17,7 +17,8 @@ from typing import Callable
 from PySide6.QtCore import QProcess, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QWidget
 
-from core.voices.package import SUFFIX, VoicePackageError, export_voice
+from core.voices.export import export_voice
+from core.voices.package import SUFFIX, VoicePackageError
 from desktop.widgets import confirm_delete
 
 FILTER = f"Voice files (*{SUFFIX})"

@@ -31,7 +31,8 @@ MAX_CHARS = 510  # BERT's 512 positions less [CLS] and [SEP]
 
 class SynthesisError(Exception):
     """Anything that stops synthesis, worded for the user. (Defined here, the lowest layer of the
-    engine, so that features and pipeline share it; `core.engine.pipeline` re-exports it.)"""
+    engine, so that features and the runtime's pipeline share it; `core.runtime.pipeline`
+    re-exports it.)"""
 
 
 class ModelMissingError(SynthesisError):

@@ -21,9 +21,10 @@ import torch.nn.functional as F
 
 from .checkpoint import CheckpointError, load_checkpoint, require_v2
 from .sovits_modules import (
-    MRTE, Encoder, Flow, Generator, PosteriorEncoder, ResidualVectorQuantizer, StyleEncoder,
-    fold_weight_norm, sequence_mask,
+    MRTE, Encoder, Flow, PosteriorEncoder, ResidualVectorQuantizer, fold_weight_norm, sequence_mask,
 )
+from .sovits_style import StyleEncoder
+from .sovits_vocoder import Generator
 
 __all__ = ["SoVITSConfig", "TextEncoder", "SoVITS", "TrainOutput", "load_sovits", "fold_weight_norm", "check_sovits"]
 

@@ -9,7 +9,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .sovits_modules import LRELU_SLOPE, WNConv1d, WNConv2d, _same_pad
+from .sovits_modules import WNConv1d, WNConv2d
+from .sovits_vocoder import LRELU_SLOPE, _same_pad
 
 __all__ = ["DiscriminatorP", "DiscriminatorS", "MultiPeriodDiscriminator"]
 

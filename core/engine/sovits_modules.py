@@ -1,8 +1,13 @@
-"""Building blocks of the SoVITS v2 generator (VITS lineage), written for state-dict compatibility.
+"""Building blocks of the SoVITS v2 model (VITS lineage), written for state-dict compatibility.
 
 Parameter names follow the official checkpoints exactly (e.g. `gamma`/`beta` for layer norms,
 `weight_g`/`weight_v` for weight-normed convolutions), which is why some modules are thin wrappers.
 Everything here is shape-agnostic: sizes come in as arguments from `SoVITSConfig`.
+
+Here: weight-normed convolutions, the text/content encoders (relative-position transformer,
+MRTE), the WaveNet flow and posterior encoder, and the residual vector quantizer of the semantic
+codes. The HiFi-GAN generator is in `core.engine.sovits_vocoder`, the reference style encoder in
+`core.engine.sovits_style`.
 """
 from __future__ import annotations
 
@@ -11,8 +16,6 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
-LRELU_SLOPE = 0.1
 
 
 def sequence_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
@@ -335,194 +338,6 @@ class PosteriorEncoder(nn.Module):
         m, logs = torch.split(self.proj(h) * mask, self.out_channels, dim=1)
         z = (m + torch.randn_like(m) * torch.exp(logs)) * mask
         return z, m, logs, mask
-
-
-# ---------------------------------------------------------------------------------- vocoder
-
-
-def _same_pad(kernel_size: int, dilation: int = 1) -> int:
-    return (kernel_size * dilation - dilation) // 2
-
-
-def _zero_tail(x: torch.Tensor, valid: int | None) -> torch.Tensor:
-    """Zero the samples from `valid` on (in place): a padded input then computes exactly what the
-    unpadded one does, whose convolutions see zeros there (the chunked vocoder pads short inputs)."""
-    if valid is not None:
-        x[..., valid:] = 0
-    return x
-
-
-class ResBlock1(nn.Module):
-    """HiFi-GAN residual block, type 1: dilated conv then plain conv, per dilation."""
-
-    def __init__(self, channels: int, kernel_size: int, dilations: list[int]) -> None:
-        super().__init__()
-        self.convs1 = nn.ModuleList(
-            WNConv1d(channels, channels, kernel_size, dilation=d, padding=_same_pad(kernel_size, d))
-            for d in dilations)
-        self.convs2 = nn.ModuleList(
-            WNConv1d(channels, channels, kernel_size, padding=_same_pad(kernel_size)) for _ in dilations)
-
-    def forward(self, x: torch.Tensor, valid: int | None = None) -> torch.Tensor:
-        for c1, c2 in zip(self.convs1, self.convs2):
-            h = _zero_tail(c1(F.leaky_relu(x, LRELU_SLOPE)), valid)
-            x = x + _zero_tail(c2(F.leaky_relu(h, LRELU_SLOPE)), valid)
-        return x
-
-
-class ResBlock2(nn.Module):
-    """HiFi-GAN residual block, type 2: one dilated conv per dilation (first two dilations)."""
-
-    def __init__(self, channels: int, kernel_size: int, dilations: list[int]) -> None:
-        super().__init__()
-        self.convs = nn.ModuleList(
-            WNConv1d(channels, channels, kernel_size, dilation=d, padding=_same_pad(kernel_size, d))
-            for d in dilations[:2])
-
-    def forward(self, x: torch.Tensor, valid: int | None = None) -> torch.Tensor:
-        for c in self.convs:
-            x = x + _zero_tail(c(F.leaky_relu(x, LRELU_SLOPE)), valid)
-        return x
-
-
-class Generator(nn.Module):
-    """HiFi-GAN v1-style vocoder: latent frames -> waveform, upsampling by prod(upsample_rates)."""
-
-    def __init__(self, in_channels: int, resblock: str, resblock_kernel_sizes: list[int],
-                 resblock_dilation_sizes: list[list[int]], upsample_rates: list[int],
-                 upsample_initial_channel: int, upsample_kernel_sizes: list[int], gin_channels: int) -> None:
-        super().__init__()
-        self.num_kernels = len(resblock_kernel_sizes)
-        self.conv_pre = nn.Conv1d(in_channels, upsample_initial_channel, 7, 1, padding=3)
-        block = ResBlock1 if str(resblock) == "1" else ResBlock2
-        self.ups = nn.ModuleList()
-        self.resblocks = nn.ModuleList()
-        ch = upsample_initial_channel
-        for i, (u, k) in enumerate(zip(upsample_rates, upsample_kernel_sizes)):
-            ch = upsample_initial_channel // (2 ** (i + 1))
-            self.ups.append(WNConvTranspose1d(2 * ch, ch, k, u, padding=(k - u) // 2))
-            for rk, rd in zip(resblock_kernel_sizes, resblock_dilation_sizes):
-                self.resblocks.append(block(ch, rk, rd))
-        for up in self.ups:  # HiFi-GAN's N(0, 0.01) init of the upsampler directions
-            nn.init.normal_(up.weight_v, 0.0, 0.01)
-        self.conv_post = nn.Conv1d(ch, 1, 7, 1, padding=3, bias=False)
-        if gin_channels:
-            self.cond = nn.Conv1d(gin_channels, upsample_initial_channel, 1)
-
-    def forward(self, x: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
-        return self.stage_b(self.stage_a(x, g))
-
-    # Two halves (core.engine.chunked_vocoder runs each over chunks of its own size). `valid`:
-    # samples from there on are padding, zeroed after every layer as zero padding would be.
-    def stage_a(self, x: torch.Tensor, g: torch.Tensor | None = None, valid: int | None = None) -> torch.Tensor:
-        """conv_pre, style, the first upsampling stage."""
-        x = self.conv_pre(x)
-        if g is not None:
-            x = x + self.cond(g)
-        return self._stage(0, _zero_tail(x, valid), valid)[0]
-
-    def stage_b(self, x: torch.Tensor, valid: int | None = None) -> torch.Tensor:
-        """The other upsampling stages and the output conv."""
-        for i in range(1, len(self.ups)):
-            x, valid = self._stage(i, x, valid)
-        # the original uses leaky_relu's default slope (0.01) here, not 0.1
-        return torch.tanh(self.conv_post(F.leaky_relu(x)))
-
-    def _stage(self, i: int, x: torch.Tensor, valid: int | None) -> tuple[torch.Tensor, int | None]:
-        """Upsampling stage i; returns its output and its valid length."""
-        if valid is not None:
-            valid *= int(self.ups[i].stride[0])
-        x = _zero_tail(self.ups[i](F.leaky_relu(x, LRELU_SLOPE)), valid)
-        blocks = self.resblocks[i * self.num_kernels: (i + 1) * self.num_kernels]
-        out = blocks[0](x, valid)
-        for block in blocks[1:]:        # not sum(): its 0 + first block is one more full pass
-            out = out + block(x, valid)
-        return out / self.num_kernels, valid
-
-
-# ---------------------------------------------------------------------------------- style encoder
-
-
-class _Linear(nn.Module):
-    """nn.Linear one level down (`.fc`), matching the files' `LinearNorm` naming."""
-
-    def __init__(self, in_dim: int, out_dim: int) -> None:
-        super().__init__()
-        self.fc = nn.Linear(in_dim, out_dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(x)
-
-
-class _Mish(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.tanh(F.softplus(x))
-
-
-class _ConvGLU(nn.Module):
-    """Residual gated conv: x + a * sigmoid(b) with [a, b] = conv(x)."""
-
-    def __init__(self, channels: int, kernel_size: int, p_dropout: float) -> None:
-        super().__init__()
-        self.conv1 = nn.Module()
-        self.conv1.conv = nn.Conv1d(channels, 2 * channels, kernel_size, padding=(kernel_size - 1) // 2)
-        self.drop = nn.Dropout(p_dropout)
-        self.channels = channels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        a, b = torch.split(self.conv1.conv(x), self.channels, dim=1)
-        return x + self.drop(a * torch.sigmoid(b))
-
-
-class _StyleAttention(nn.Module):
-    """Self-attention of the style encoder; logits scaled by sqrt(model dim), as the original."""
-
-    def __init__(self, n_heads: int, dim: int, p_dropout: float) -> None:
-        super().__init__()
-        self.n_heads, self.head_dim, self.dim = n_heads, dim // n_heads, dim
-        self.w_qs = nn.Linear(dim, dim)
-        self.w_ks = nn.Linear(dim, dim)
-        self.w_vs = nn.Linear(dim, dim)
-        self.fc = nn.Linear(dim, dim)
-        self.drop = nn.Dropout(p_dropout)
-
-    def forward(self, x: torch.Tensor, pad: torch.Tensor | None) -> torch.Tensor:
-        b, t, _ = x.shape
-        split = lambda y: y.view(b, t, self.n_heads, self.head_dim).transpose(1, 2)  # [B, H, T, D]
-        q, k, v = split(self.w_qs(x)), split(self.w_ks(x)), split(self.w_vs(x))
-        scores = q @ k.transpose(-2, -1) / math.sqrt(self.dim)
-        if pad is not None:
-            scores = scores.masked_fill(pad[:, None, None, :], float("-inf"))
-        out = (self.drop(torch.softmax(scores, dim=-1)) @ v).transpose(1, 2).reshape(b, t, -1)
-        return self.drop(self.fc(out)) + x
-
-
-class StyleEncoder(nn.Module):
-    """Reference spectrogram [B, bins, T] -> style vector `ge` [B, out_dim, 1] (MelStyleEncoder)."""
-
-    def __init__(self, in_dim: int, hidden: int, out_dim: int, kernel_size: int, n_heads: int,
-                 p_dropout: float = 0.1) -> None:
-        super().__init__()
-        self.spectral = nn.Sequential(
-            _Linear(in_dim, hidden), _Mish(), nn.Dropout(p_dropout),
-            _Linear(hidden, hidden), _Mish(), nn.Dropout(p_dropout))
-        self.temporal = nn.Sequential(
-            _ConvGLU(hidden, kernel_size, p_dropout), _ConvGLU(hidden, kernel_size, p_dropout))
-        self.slf_attn = _StyleAttention(n_heads, hidden, p_dropout)
-        self.fc = _Linear(hidden, out_dim)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        pad = (mask.int() == 0).squeeze(1) if mask is not None else None  # True on padding
-        x = self.spectral(x.transpose(1, 2))
-        x = self.temporal(x.transpose(1, 2)).transpose(1, 2)
-        if pad is not None:
-            x = x.masked_fill(pad.unsqueeze(-1), 0)
-        x = self.fc(self.slf_attn(x, pad))
-        if pad is None:
-            w = x.mean(dim=1)
-        else:  # masked temporal mean
-            w = x.masked_fill(pad.unsqueeze(-1), 0).sum(dim=1) / (~pad).sum(dim=1, keepdim=True)
-        return w.unsqueeze(-1)
 
 
 # ---------------------------------------------------------------------------------- quantizer

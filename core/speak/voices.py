@@ -1,8 +1,8 @@
 """The voices a speaker can speak with (built or zero-shot), newest first, with what `speak` needs.
 
 Read from the voice folders' plain files (voice.json, reference.wav) rather than through
-core.train, which the GUI must not import; the model paths resolve by core.voices.files, as the
-trainer's voice_model_paths does.
+core.train, which the GUI must not import; the model paths resolve by core.voices.files, as
+core.voices.card's voice_model_paths does.
 """
 from __future__ import annotations
 

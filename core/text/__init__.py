@@ -4,10 +4,7 @@ Public API lives in :mod:`core.text.frontend`; see ``phonemize`` and ``split_sen
 """
 from __future__ import annotations
 
-
-class TextError(ValueError):
-    """Text that cannot be spoken; the message is meant for the user."""
-
+from .errors import TextError
 
 __all__ = ["TextError", "Phonemized", "Segment", "phonemize", "split_sentences"]
 

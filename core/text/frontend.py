@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import TextError
 from . import en_g2p, en_normalize, zh_g2p, zh_normalize
+from .errors import TextError
 from .segment import split_language, split_sentences  # noqa: F401  (public)
 from .symbols import phones_to_ids
 from .userdict import UserDict

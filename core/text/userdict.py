@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from . import TextError
+from .errors import TextError
 
 ARPABET_CONSONANTS = {
     "B", "CH", "D", "DH", "F", "G", "HH", "JH", "K", "L", "M", "N", "NG", "P", "R", "S", "SH",

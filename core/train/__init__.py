@@ -9,7 +9,11 @@
     rank_main.py     one training process under torchrun (`-m core.train.rank_main JOB_DIR`)
     device.py        device, precision, batch size, out-of-memory handling
     checkpoints.py   atomic, resumable training checkpoints
+    ready.py         what a build starts from and whether it can: BuildConfig, base files, usable
+                     audio, the reference take, epochs, check_ready
     build.py         the public API: check_ready, build_voice, make_zero_shot_voice, list_voices
+    build_cli.py     `voicebank build`
+    errors.py        BuildError, BuildCancelled and the shared "get the base models" advice
 
 Heavy imports stay inside these modules; `import core.train` alone is cheap.
 """

@@ -17,61 +17,36 @@ of them when there are more than one), in one torchrun rank per GPU under Distri
 
 Voice folder: gpt.ckpt and sovits.pth in the official formats, reference.wav (32 kHz) and
 reference.txt, voice.json (the VoiceCard). Zero-shot voices hold no model files: their card's
-gpt_path/sovits_path are empty, meaning the base models of the model store.
+gpt_path/sovits_path are empty, meaning the base models of the model store. The card, list_voices
+and voice_model_paths live in core.voices.card (reading a voice needs no training code); they stay
+part of this API because the worker reads a finished voice through this module.
 """
 from __future__ import annotations
 
 import secrets
 import shutil
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from core.voices.files import BASE_FILES, BASE_MODEL, VOICES, card_model_path
+# list_voices / voice_model_paths are used through this module by the worker (core.worker.jobs),
+# whose tests put a stand-in for it in sys.modules.
+from core.voices.card import VoiceCard, list_voices, voice_model_paths
+from core.voices.files import BASE_MODEL, VOICES
 
-from .errors import BuildCancelled, BuildError
+from .errors import GET_MODELS, BuildCancelled, BuildError
+# What a build starts from and whether it can start (core.train.ready); BuildConfig, check_ready
+# and usable_audio are part of this API too (the worker and `voicebank build` use them from here).
+from .ready import (BASE_G_FILE, BASE_GPT_FILE, REF_MAX_S, REF_MIN_S, BuildConfig, check_ready,
+                    default_epochs, describe_duration, model_paths, open_bank, pick_reference,
+                    usable_audio)
 
 __all__ = [
     "BuildConfig", "BuildProgress", "BuildError", "BuildCancelled", "VoiceCard",
     "usable_audio", "check_ready", "build_voice", "make_zero_shot_voice", "list_voices",
     "voice_model_paths", "pick_reference", "default_epochs",
 ]
-
-BASE_GPT_FILE, BASE_G_FILE = BASE_FILES["gpt"], BASE_FILES["sovits"]
-BASE_D_FILE = "s2D2333k.pth"
-HUBERT_MODEL = "chinese-hubert-base"
-BERT_MODEL = "chinese-roberta-wwm-ext-large"
-REF_MIN_S, REF_MAX_S = 3.0, 10.0
-MIN_MINUTES = 1.0          # the original's minimum; 5-30 minutes is better
-GOOD_MINUTES = 5.0
-GET_MODELS = ("Install them from the build page, or with `voicebank models download` "
-              "(or `voicebank models import FOLDER` for files you already have).")
-
-
-@dataclass
-class BuildConfig:
-    speaker_id: str
-    bank_root: Path | None = None          # None -> default bank
-    device: str = "auto"                   # auto|cpu|cuda
-    precision: str = "auto"                # auto|fp32|fp16|bf16
-    sovits_epochs: int | None = None       # None -> from data amount (8 for 1-40 min)
-    gpt_epochs: int | None = None          # None -> from data amount (15 for 1-40 min)
-    max_steps: int | None = None           # cap per stage, for quick builds/tests
-    batch_size: int | None = None          # None -> from free GPU memory / RAM
-    include_red: bool = False
-    checkpoint_every: int = 50             # steps
-    seed: int = 0
-    base_gpt: Path | None = None
-    base_sovits_g: Path | None = None
-    base_sovits_d: Path | None = None
-    hubert: Path | None = None
-    bert: Path | None = None
-    # additions (defaults keep the API above unchanged)
-    grad_checkpointing: bool = False       # less GPU memory, about 30 % slower
-    min_minutes: float = MIN_MINUTES       # less usable audio than this is a blocker
-    name: str | None = None                # the voice's display name; None -> dated default
-    gpus: int | None = None                # training processes (DDP); None -> all GPUs if >1, else 1
 
 
 @dataclass
@@ -83,166 +58,6 @@ class BuildProgress:
     loss: float | None = None
     eta_s: float | None = None
     message: str = ""
-
-
-@dataclass
-class VoiceCard:
-    id: str
-    name: str
-    kind: str             # "fine-tuned" | "zero-shot"
-    base_model: str
-    data_minutes: float
-    takes: int
-    sovits_steps: int
-    gpt_steps: int
-    created: str
-    reference_take: str
-    reference_text: str
-    device: str
-    precision: str
-    gpt_path: str = "gpt.ckpt"        # relative to the voice folder; "" = the base model (store)
-    sovits_path: str = "sovits.pth"
-    format: int = 1
-
-
-# ---------------------------------------------------------------------------------- inputs
-
-
-def _paths(cfg: BuildConfig) -> dict[str, Path]:
-    from core.models.store import model_dir, path_of
-
-    def store(fn, *args):
-        try:
-            return fn(*args)
-        except Exception:  # no manifest entry (should not happen): the plain layout
-            from core.paths import models_dir
-
-            return models_dir().joinpath(*args)
-
-    return {
-        "gpt": Path(cfg.base_gpt) if cfg.base_gpt else store(path_of, BASE_MODEL, BASE_GPT_FILE),
-        "g": Path(cfg.base_sovits_g) if cfg.base_sovits_g else store(path_of, BASE_MODEL, BASE_G_FILE),
-        "d": Path(cfg.base_sovits_d) if cfg.base_sovits_d else store(path_of, BASE_MODEL, BASE_D_FILE),
-        "hubert": Path(cfg.hubert) if cfg.hubert else store(model_dir, HUBERT_MODEL),
-        "bert": Path(cfg.bert) if cfg.bert else store(model_dir, BERT_MODEL),
-    }
-
-
-_WHAT = {"gpt": "base GPT model", "g": "base SoVITS generator", "d": "base SoVITS discriminator",
-         "hubert": f"{HUBERT_MODEL} feature model", "bert": f"{BERT_MODEL} feature model"}
-
-
-def _file_problem(path: Path) -> str | None:
-    import zipfile
-
-    if not path.is_file():
-        return "is missing"
-    try:
-        with open(path, "rb") as f:
-            head = f.read(2)
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror})"
-    if head not in (b"PK", b"00", b"01") or (head == b"PK" and not zipfile.is_zipfile(path)):
-        return "is damaged or incomplete (an interrupted download?)"
-    return None
-
-
-def _folder_problem(folder: Path) -> str | None:
-    if not folder.is_dir():
-        return "is missing"
-    if not (folder / "config.json").is_file():
-        return "is incomplete (config.json is missing)"
-    if not any(folder.glob("*.bin")) and not any(folder.glob("*.safetensors")):
-        return "is incomplete (its weights file is missing)"
-    return None
-
-
-def _bank(cfg: BuildConfig):
-    from core.bank.store import Bank
-
-    return Bank(Path(cfg.bank_root) if cfg.bank_root else None)
-
-
-def usable_audio(speaker, include_red: bool = False) -> tuple[float, int]:
-    """(minutes, takes) of the recordings a build would use (see dataset.usable_takes)."""
-    from .dataset import usable_takes
-
-    takes = usable_takes(speaker, include_red)
-    return sum(t.duration_s for t in takes) / 60.0, len(takes)
-
-
-def _describe(seconds: float) -> str:
-    return f"{seconds:.0f} seconds" if seconds < 90 else f"{seconds / 60:.1f} minutes"
-
-
-def pick_reference(takes: list) -> object | None:
-    """The best green take of 3-10 s (highest SNR, then closest to 6 s); else any 3-10 s take."""
-    in_range = [t for t in takes if REF_MIN_S <= (t.duration_s or 0) <= REF_MAX_S
-                and (t.text or "").strip() and t.best_audio_path().exists()]
-    if not in_range:
-        return None
-    green = [t for t in in_range if t.grade == "green"] or [t for t in in_range if t.grade != "red"] or in_range
-
-    def score(t):
-        snr = (t.quality or {}).get("snr_db")
-        return (snr if isinstance(snr, (int, float)) else -1e9, -abs(t.duration_s - 6.0))
-
-    return max(green, key=score)
-
-
-def check_ready(cfg: BuildConfig) -> list[str]:
-    """Everything that stops a build from starting, in words for the user ([] = ready)."""
-    from core.bank.store import BankError
-
-    blockers = []
-    paths = _paths(cfg)
-    for key in ("gpt", "g", "d"):
-        problem = _file_problem(paths[key])
-        if problem:
-            blockers.append(f"The {_WHAT[key]} ({paths[key].name}) {problem}; looked in "
-                            f"{paths[key].parent}. {GET_MODELS}")
-    for key in ("hubert", "bert"):
-        problem = _folder_problem(paths[key])
-        if problem:
-            blockers.append(f"The {_WHAT[key]} {problem} (looked in {paths[key]}). {GET_MODELS}")
-    try:
-        speaker = _bank(cfg).speaker(cfg.speaker_id)
-    except BankError as exc:
-        return blockers + [str(exc)]
-    minutes, n = usable_audio(speaker, cfg.include_red)
-    if n == 0:
-        red = sum(1 for t in speaker.current_takes().values() if t.grade == "red")
-        hint = (f" {red} take(s) graded red were left out; re-record them or allow red takes."
-                if red and not cfg.include_red else "")
-        blockers.append("There are no usable recordings yet: record some prompts first "
-                        f"(at least {MIN_MINUTES:.0f} minute in all; {GOOD_MINUTES:.0f}-30 minutes "
-                        f"give a better voice).{hint}")
-    elif minutes < cfg.min_minutes:
-        blockers.append(f"Only {_describe(minutes * 60)} of usable audio ({n} take(s)); a voice "
-                        f"needs at least {cfg.min_minutes:g} minute(s) of speech, and "
-                        f"{GOOD_MINUTES:.0f}-30 minutes give a better voice. Record more prompts.")
-    if n and pick_reference(_usable(speaker, cfg.include_red)) is None:
-        blockers.append("No take is between 3 and 10 seconds long; the voice needs one as its "
-                        "reference. Record a prompt of one or two sentences.")
-    from core.trust.consent import consent_blockers   # a consent recording comes first
-
-    return blockers + consent_blockers(speaker)
-
-
-def _usable(speaker, include_red: bool) -> list:
-    from .dataset import usable_takes
-
-    return usable_takes(speaker, include_red)
-
-
-def default_epochs(minutes: float) -> tuple[int, int]:
-    """(SoVITS, GPT) epochs. The original's defaults (8, 15) suit 1-40 minutes; more data needs
-    fewer passes (over-training the GPT causes skipped and repeated words)."""
-    if minutes <= 40:
-        return 8, 15
-    if minutes <= 120:
-        return 6, 10
-    return 4, 6
 
 
 # ---------------------------------------------------------------------------------- build
@@ -301,8 +116,8 @@ def build_voice(cfg: BuildConfig, job_dir: Path,
         dev.name = f"{n_procs} GPUs ({', '.join(sorted({c.name for c in cards}))})"
     elif n_procs > 1:
         dev.name += f", {n_procs} processes"
-    paths = _paths(cfg)
-    speaker = _bank(cfg).speaker(cfg.speaker_id)
+    paths = model_paths(cfg)
+    speaker = open_bank(cfg).speaker(cfg.speaker_id)
     if not job.get("voice_id"):
         job = {"voice_id": f"v{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}",
                "speaker": cfg.speaker_id, "started": _now()}
@@ -343,7 +158,7 @@ def build_voice(cfg: BuildConfig, job_dir: Path,
                          "text). Record the prompts again and check the microphone.")
     data_minutes = dataset.minutes(items)
     if data_minutes < cfg.min_minutes:
-        raise BuildError(f"Only {_describe(data_minutes * 60)} of the recordings could be used; a "
+        raise BuildError(f"Only {describe_duration(data_minutes * 60)} of the recordings could be used; a "
                          f"voice needs at least {cfg.min_minutes:g} minute(s). Record more prompts.")
     sov_epochs, gpt_epochs = default_epochs(data_minutes)
     sov_epochs, gpt_epochs = cfg.sovits_epochs or sov_epochs, cfg.gpt_epochs or gpt_epochs
@@ -424,6 +239,8 @@ def _export(cfg, speaker, job, paths, gpt, sovits_weights, sovits_epoch, sovits_
     from core.engine.checkpoint import load_checkpoint, save_gpt, save_sovits
     from core.engine.gpt import checkpoint_weights
 
+    from .dataset import usable_takes
+
     voice_id = job["voice_id"]
     voices = Path(speaker.folder) / VOICES
     final = voices / voice_id
@@ -436,7 +253,7 @@ def _export(cfg, speaker, job, paths, gpt, sovits_weights, sovits_epoch, sovits_
         save_sovits(part / "sovits.pth", sovits_weights, _finetune_config(base_g["config"]),
                     f"{sovits_epoch}epoch_{sovits_steps}iteration")
         save_gpt(part / "gpt.ckpt", checkpoint_weights(gpt), base_gpt["config"], f"GPT-e{gpt_epoch}")
-        ref = pick_reference(_usable(speaker, cfg.include_red))
+        ref = pick_reference(usable_takes(speaker, cfg.include_red))
         _write_reference(part, ref)
         card = VoiceCard(
             id=voice_id, name=cfg.name or f"My voice ({datetime.now():%Y-%m-%d})", kind="fine-tuned",
@@ -478,7 +295,9 @@ def _write_reference(folder: Path, take) -> None:
 def make_zero_shot_voice(speaker, take=None, name: str | None = None) -> Path:
     """A voice from the base models and one reference take (no training): ready at once."""
     if take is None:
-        take = pick_reference(_usable(speaker, include_red=False))
+        from .dataset import usable_takes
+
+        take = pick_reference(usable_takes(speaker, include_red=False))
         if take is None:
             raise BuildError("No take is between 3 and 10 seconds long (and not graded red); "
                              "record a prompt of one or two sentences to use as the reference.")
@@ -508,37 +327,3 @@ def make_zero_shot_voice(speaker, take=None, name: str | None = None) -> Path:
         shutil.rmtree(part, ignore_errors=True)
         raise BuildError(f"The voice could not be saved in {voices} ({exc.strerror or exc}).") from exc
     return final
-
-
-def _card(data: dict) -> VoiceCard:
-    names = {f.name for f in fields(VoiceCard)}
-    return VoiceCard(**{k: v for k, v in data.items() if k in names})
-
-
-def list_voices(speaker) -> list[tuple[Path, VoiceCard]]:
-    """The speaker's finished voices, oldest first (unreadable cards are skipped)."""
-    root = Path(speaker.folder) / VOICES
-    if not root.is_dir():
-        return []
-    out = []
-    for folder in sorted(root.iterdir()):
-        if folder.name.startswith(".") or not folder.is_dir():
-            continue
-        data = _read_json(folder / "voice.json")
-        if not isinstance(data, dict):
-            continue
-        try:
-            out.append((folder, _card(data)))
-        except TypeError:
-            continue
-    return sorted(out, key=lambda fc: fc[1].created)
-
-
-def voice_model_paths(folder: Path, card: VoiceCard | None = None) -> tuple[Path, Path]:
-    """(gpt, sovits) files of a voice; a zero-shot voice's are the base models of the store."""
-    folder = Path(folder)
-    if card is None:
-        card = _card(_read_json(folder / "voice.json") or {})
-    base = _paths(BuildConfig(speaker_id=""))
-    return (card_model_path(folder, card.gpt_path) or base["gpt"],
-            card_model_path(folder, card.sovits_path) or base["g"])

@@ -140,7 +140,7 @@ def _path(value: str | None) -> Path | None:
 
 def cmd_build(args) -> int:
     from core.bank.store import Bank, BankError
-    from core.worker.jobs import default_build_dir
+    from core.voices.files import default_build_dir
 
     bank_arg = getattr(args, "bank", None)
     try:
@@ -166,11 +166,11 @@ def cmd_build(args) -> int:
         if args.zero_shot:
             take = None
             if args.take:
-                from core.worker.jobs import JobError, find_take
+                from core.bank.lookup import UnknownTakeError, find_take
                 try:
                     take = find_take(speaker, args.take)
-                except JobError as exc:
-                    _say(f"voicebank build: {exc.message}")
+                except UnknownTakeError as exc:
+                    _say(f"voicebank build: {exc}")
                     return 1
             voice_dir = tb.make_zero_shot_voice(speaker, take=take)
             print(voice_dir)

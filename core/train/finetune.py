@@ -16,7 +16,7 @@ from . import checkpoints
 from .dataset import Item, gpt_items, sovits_items
 from .device import Device, auto_batch_size, release_memory
 from .distributed import SOLO, Dist
-from .errors import BuildError
+from .errors import GET_MODELS, BuildError
 
 SOVITS_STATE = "sovits.state.pt"
 GPT_STATE = "gpt.state.pt"
@@ -63,7 +63,6 @@ def finetune(spec: TrainSpec, items: list[Item], dev: Device, job_dir: Path,
     from core.engine.gpt import load_gpt
     from core.engine.sovits import load_sovits
 
-    from .build import GET_MODELS
     from .gpt_train import GPTTrainConfig, train_gpt
     from .sovits_train import SoVITSTrainConfig, load_discriminator, train_sovits
 

@@ -27,7 +27,7 @@ def _bank(args):
 
 
 def _voices(speaker):
-    from core.train.build import list_voices
+    from core.voices.card import list_voices
 
     return list_voices(speaker)
 
@@ -68,7 +68,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from core.voices.package import export_voice
+    from core.voices.export import export_voice
 
     speaker = _bank(args).speaker(args.speaker)
     path = export_voice(_find_voice(speaker, args.voice), Path(args.out), speaker_name=speaker.name)

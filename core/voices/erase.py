@@ -31,6 +31,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.paths import jobs_dir
+from core.voices.files import default_build_dir
 from core.voices.package import VoicePackageError
 
 KEPT_NOTE = ("Backups (.zip) and exported voices (.voicebank) you saved elsewhere are not touched; "
@@ -112,9 +114,7 @@ def _build_made(build_dir: Path, voice_folder: Path) -> bool:
 
 
 def _scratch() -> list[Path]:
-    from core.worker.jobs import jobs_root
-
-    jobs = jobs_root()
+    jobs = jobs_dir()
     return sorted(jobs.iterdir()) if jobs.is_dir() else []
 
 
@@ -128,7 +128,7 @@ def delete_voice(voice_folder: str | os.PathLike, *, scratch: bool = True) -> Er
     report = EraseReport()
     _voice_history(speaker_folder, folder.name, report)
     _remove(speaker_folder / "speak" / "phrase-cache", report)
-    build = speaker_folder / "builds" / "current"
+    build = default_build_dir(speaker_folder)
     if _build_made(build, folder):
         _remove(build, report)
     _remove(folder.parent / f".{folder.name}.part", report)

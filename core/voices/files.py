@@ -4,6 +4,7 @@ GUI can use it.
 
     <speaker>/voices/<id>/voice.json      the card; gpt_path / sovits_path are relative to the
                                           folder (or absolute), and "" means the base model
+    <speaker>/builds/current/             the voice being built (checkpoints), until it is done
 """
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ VOICES = "voices"
 BASE_MODEL = "gpt-sovits-v2"
 BASE_FILES = {"gpt": "s1bert25hz-5kh-longer-epoch=12-step=369668.ckpt", "sovits": "s2G2333k.pth"}
 DEFAULT_FILES = {"gpt": "gpt.ckpt", "sovits": "sovits.pth"}
+
+
+def default_build_dir(speaker_folder: Path) -> Path:
+    """Where a speaker's build keeps its checkpoints: the same folder every time, so that a build
+    started again (after a cancel, a crash or a power cut) resumes. Cleared after a success.
+    Here because the worker, `voicebank build` and erasing a voice all need it."""
+    return Path(speaker_folder) / "builds" / "current"
 
 
 def base_model_file(name: str) -> Path:

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import platformdirs
-
+from core.paths import jobs_dir
 from core.worker import protocol
 
 SPEAK_SAMPLE_RATE = 32_000      # GPT-SoVITS v2 speaks at 32 kHz
@@ -79,17 +78,9 @@ def job(kind: str) -> Callable[[JobFn], JobFn]:
     return register
 
 
-def jobs_root() -> Path:
-    """VOICEBANK_JOBS overrides (tests); else `jobs/` in the user data folder."""
-    override = os.environ.get("VOICEBANK_JOBS")
-    if override:
-        return Path(override)
-    return Path(platformdirs.user_data_dir("voicebank", appauthor=False)) / "jobs"
-
-
 def job_dir_for(job_id: str, params: dict[str, Any]) -> Path:
     given = params.get("job_dir")
-    return Path(given) if given else jobs_root() / job_id
+    return Path(given) if given else jobs_dir() / job_id
 
 
 # parameter helpers: bad params are the GUI's bug, but still a readable error --------------
@@ -186,7 +177,7 @@ def _engine():
     import importlib
 
     try:
-        pipeline = importlib.import_module("core.engine.pipeline")
+        pipeline = importlib.import_module("core.runtime.pipeline")
     except ImportError as exc:
         raise JobError(f"The speech engine is not installed or is incomplete ({exc}). "
                        "Reinstall the app.", "engine_missing") from exc
@@ -352,12 +343,6 @@ MODELS_HINT = ("Get them with `voicebank models download`, or without internet i
 TRAIN_HINT = "The training part of the app is not installed or is incomplete"
 
 
-def default_build_dir(speaker_folder: Path) -> Path:
-    """Where a speaker's build keeps its checkpoints: the same folder every time, so that a build
-    started again (after a cancel, a crash or a power cut) resumes. Cleared after a success."""
-    return Path(speaker_folder) / "builds" / "current"
-
-
 def load_speaker(params: dict[str, Any]):
     """The bank's Speaker named by params speaker_id (+ bank_root). Raises JobError."""
     from core.bank.store import Bank, BankError
@@ -447,14 +432,12 @@ def voice_result(train_build: Any, speaker: Any, voice_dir: Path) -> dict[str, A
 
 def find_take(speaker: Any, take_id: str) -> Any:
     """The speaker's take with this id (or the current take of the prompt with this id)."""
-    for take in speaker.current_takes().values():
-        if take_id in (take.id, take.prompt_id):
-            return take
-    for folder in sorted((Path(speaker.folder) / "takes").glob("*")):
-        for take in speaker.takes(folder.name):
-            if take.id == take_id:
-                return take
-    raise JobError(f"There is no take {take_id!r} for {speaker.name}. Choose another take.", "unknown_take")
+    from core.bank.lookup import UnknownTakeError, find_take as bank_find_take
+
+    try:
+        return bank_find_take(speaker, take_id)
+    except UnknownTakeError as exc:
+        raise JobError(str(exc), "unknown_take") from None
 
 
 def _import_train_build():
@@ -479,6 +462,8 @@ def build(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     eta_s, message. A cancel stops at the next step; the checkpoint is kept (cancelled data:
     job_dir, resumable). Result: voice_dir, card (the voice's card), files (gpt, sovits, reference).
     """
+    from core.voices.files import default_build_dir   # lazily: the worker starts fast
+
     speaker = load_speaker(params)
     device = str(params.get("device") or "auto")
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):

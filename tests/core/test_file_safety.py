@@ -16,7 +16,8 @@ from core.bank.export import backup_speaker
 from core.bank.restore import restore_speaker
 from core.bank.store import Bank, BankError
 from core.cli import main as cli_main
-from core.voices.package import MANIFEST, VoicePackageError, export_voice, import_voice, manifest_sha256
+from core.voices.export import export_voice
+from core.voices.package import MANIFEST, VoicePackageError, import_voice, manifest_sha256
 from tests.core.test_torchfile import pickle_payload, torchscript_payload
 from tests.core.voices.conftest import REF, make_voice
 

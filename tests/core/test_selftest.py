@@ -11,8 +11,8 @@ def test_all_checks_pass_and_a_take_is_recorded_from_the_test_input(tmp_path, mo
     sf.write(tmp_path / "mic.wav", speech_like(1.0, 48000, seed=4), 48000, subtype="PCM_16")
     monkeypatch.setenv("VOICEBANK_FAKE_INPUT", str(tmp_path / "mic.wav"))
     monkeypatch.setenv("VOICEBANK_CACHE", str(tmp_path / "cache"))
-    from core.engine.fastpath_gates import Gate, GateCache, cpu_info
-    from core.engine.fastpaths import int8_available
+    from core.runtime.gates import Gate, GateCache, cpu_info
+    from core.runtime.int8 import int8_available
 
     GateCache().put("k", {"int8_gpt": Gate.judge("int8_gpt", "agreement", 0.95, 0.04, 2.0, 50, "int8 GPT")},
                     {"cpu": cpu_info().summary(), "gpt": "/voices/anna/gpt.ckpt"})

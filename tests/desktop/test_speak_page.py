@@ -133,7 +133,7 @@ def test_a_voice_that_cannot_load_says_so_before_anything_is_typed(speak_window,
 
 def test_speed_checks_show_each_fast_paths_figure_from_the_voice_status(speak_window, qtbot):
     """The details view: what the worker reports when the voice loads (`fast_paths`, see
-    core/engine/fastpath_gates.py), shown with Alt+C; a refused path says OFF and its figure."""
+    core/runtime/gates.py), shown with Alt+C; a refused path says OFF and its figure."""
     window, page, _ = speak_window("ok")
     qtbot.waitUntil(lambda: page.preloader.job is None and page.preloader.loaded is not None, timeout=WAIT_MS)
     checks = page.speed_checks

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.bank.store import Bank
-from core.train.build import list_voices
+from core.voices.card import list_voices
 from desktop.voice_actions import VoiceActionsBar
 from tests.core.voices.conftest import files_of, make_voice
 

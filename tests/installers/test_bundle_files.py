@@ -56,6 +56,17 @@ def test_spec_collects_what_the_app_reads_at_run_time():
     assert "models_dir()" not in spec and ".ckpt" not in spec and ".pth" not in spec
 
 
+def test_spec_ships_the_source_torchscript_compiles():
+    """The scripted decode step is compiled from its source at run time: the spec must name the
+    module where it lives now (a module that moved would silently lose its .py in the bundle)."""
+    spec = (INSTALLERS / "voicebank.spec").read_text(encoding="utf-8")
+    modes = re.search(r"module_collection_mode=\{([^}]*)\}", spec).group(1)
+    shipped = re.findall(r'"([\w.]+)": "pyz\+py"', modes)
+    assert "core.runtime.decode_step" in shipped
+    for module in shipped:
+        assert (ROOT / Path(*module.split("."))).with_suffix(".py").is_file(), module
+
+
 @pytest.mark.parametrize("script", ["build_bundle.sh", "smoke_test.sh", "linux/install.sh"])
 def test_scripts_are_valid_bash(script):
     path = INSTALLERS / script

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from core.audio import measures as m
 from core.audio import quality as q
 from core.audio.denoise import voice_probability
 from tests import testsignals as ts
@@ -35,7 +36,7 @@ def test_snr_within_3db_of_truth_session_and_file(speech: np.ndarray, kind: str)
     errors = []
     for snr in LEVELS:
         mix = ts.mix_at_snr(speech, take_noise, snr)
-        floor = q.measure_noise_floor(ts.noise_for_snr(speech, room, snr), SR)
+        floor = m.measure_noise_floor(ts.noise_for_snr(speech, room, snr), SR)
         vad = voice_probability(mix, SR)     # one RNNoise pass shared by both analyses
         session = q.analyze(mix, SR, noise_floor_dbfs=floor, vad_prob=vad)
         own = q.analyze(mix, SR, vad_prob=vad)
@@ -76,16 +77,16 @@ def test_no_pauses_falls_back_to_percentile_and_says_so() -> None:
 
 def test_measure_noise_floor_matches_power_and_ignores_a_cough() -> None:
     room = ts.noise("white", 3.0, seed=2, level_dbfs=-60.0)
-    assert q.measure_noise_floor(room, SR) == pytest.approx(-60.0, abs=0.5)
+    assert m.measure_noise_floor(room, SR) == pytest.approx(-60.0, abs=0.5)
     coughed = room.copy()
     coughed[SR: SR + SR // 5] += ts.noise("pink", 0.2, seed=3, level_dbfs=-20.0)
-    assert q.measure_noise_floor(coughed, SR) == pytest.approx(-60.0, abs=1.0)
+    assert m.measure_noise_floor(coughed, SR) == pytest.approx(-60.0, abs=1.0)
     # A plain mean would have been dominated by the cough:
     assert ts.dbfs(coughed) > -35
-    assert q.measure_noise_floor(ts.noise("pink", 3.0, level_dbfs=-45.0), SR) == pytest.approx(-45.0, abs=1.5)
-    assert q.measure_noise_floor(np.zeros(SR), SR) == q.FLOOR_MIN_DBFS
+    assert m.measure_noise_floor(ts.noise("pink", 3.0, level_dbfs=-45.0), SR) == pytest.approx(-45.0, abs=1.5)
+    assert m.measure_noise_floor(np.zeros(SR), SR) == m.FLOOR_MIN_DBFS
     with pytest.raises(ValueError):
-        q.measure_noise_floor(np.zeros(0), SR)
+        m.measure_noise_floor(np.zeros(0), SR)
 
 
 def test_room_verdict_quiet_and_noisy() -> None:
@@ -96,7 +97,7 @@ def test_room_verdict_quiet_and_noisy() -> None:
     assert "continue anyway" in bad.message
     assert "20 dB" in bad.message            # implied SNR at a typical -20 dBFS speech level
     hum = ts.noise("hum", 2.0, level_dbfs=-40.0)
-    named = q.room_verdict(q.measure_noise_floor(hum, SR), room_tone=hum, sample_rate=SR)
+    named = q.room_verdict(m.measure_noise_floor(hum, SR), room_tone=hum, sample_rate=SR)
     assert not named.ok and "hum" in named.message
     hiss = ts.noise("white", 2.0, level_dbfs=-40.0)
     assert "hiss" in q.room_verdict(-40.0, room_tone=hiss, sample_rate=SR).message
@@ -163,7 +164,7 @@ def test_no_speech_is_red(name: str) -> None:
          "pink": ts.noise("pink", 3.0, level_dbfs=-40.0),
          "hum": ts.noise("hum", 3.0, level_dbfs=-40.0),
          "loud_white": ts.noise("white", 3.0, level_dbfs=-25.0)}[name]
-    for floor in (None, q.measure_noise_floor(x, SR)):
+    for floor in (None, m.measure_noise_floor(x, SR)):
         r = q.analyze(x, SR, noise_floor_dbfs=floor)
         assert r.grade == "red" and [p.code for p in r.problems] == ["no_speech"], (name, floor, r.problems)
         assert r.snr_db is None and r.speech_s < 0.2
@@ -213,7 +214,7 @@ def test_too_long_is_amber() -> None:
                                     ("jumped", 1), ("wanted", 2), ("banana", 3), ("你好世界", 4),
                                     ("我爱 Python", 4), ("", 0), ("Room 42", 3)])
 def test_syllable_count(text: str, n: int) -> None:
-    assert q.syllable_count(text) == n
+    assert m.syllable_count(text) == n
 
 
 def test_speaking_rate_from_text() -> None:
@@ -241,12 +242,12 @@ def test_wada_snr_second_opinion(speech: np.ndarray) -> None:
         for snr in (0, 5, 10, 15, 20):
             n = ts.noise_for_snr(speech, ts.noise(kind, 4.0, seed=5), snr)
             whole_file = ts.dbfs(speech) - ts.dbfs(n)
-            assert q.wada_snr(speech + n) == pytest.approx(whole_file, abs=3.0), (kind, snr)
-    lo, hi = q.WADA_RANGE_DB
-    assert q.wada_snr(speech) == hi                       # digital silence in pauses: clamped
-    assert q.wada_snr(np.zeros(100)) == lo
-    assert q.wada_snr(ts.noise("white", 1.0)) <= -10      # pure noise reads very low
-    snrs, table = q._wada_table()
+            assert m.wada_snr(speech + n) == pytest.approx(whole_file, abs=3.0), (kind, snr)
+    lo, hi = m.WADA_RANGE_DB
+    assert m.wada_snr(speech) == hi                       # digital silence in pauses: clamped
+    assert m.wada_snr(np.zeros(100)) == lo
+    assert m.wada_snr(ts.noise("white", 1.0)) <= -10      # pure noise reads very low
+    snrs, table = m._wada_table()
     assert table[0] == pytest.approx(0.409, abs=0.01) and table[-1] == pytest.approx(1.645, abs=0.02)
 
 

@@ -5,7 +5,7 @@ import pytest
 import soundfile as sf
 
 from core.audio.io import read_audio
-from core.audio.quality import measure_noise_floor
+from core.audio.measures import measure_noise_floor
 from core.bank.process import process_take
 from core.bank.store import Bank
 from tests.testsignals import mix_at_snr, noise, noise_for_snr, speech_like

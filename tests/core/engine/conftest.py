@@ -1,4 +1,5 @@
-"""Shared engine fixtures: the tiny reference checkpoints and tiny random feature models."""
+"""Shared engine fixtures: the tiny reference checkpoints and tiny random feature models (the
+runtime's and the benchmark's tests use them too: tests/core/runtime/conftest.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,24 +14,6 @@ REF = Path(__file__).resolve().parents[3].parent / "shared/reference/gpt-sovits-
 
 # Characters the engine tests speak; anything else is [UNK] to the tiny BERT (still one token).
 TEST_CHARS = "你好世界今天天气很好我们去公园散步用打电话参考音频里说的话这是一个测试中文和英文混合"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def private_gate_cache(tmp_path_factory):
-    """The fast paths' gate verdicts go to a throw-away folder, never the user's cache (session
-    scope: module-scoped synthesizers are built before function fixtures run)."""
-    with pytest.MonkeyPatch.context() as mp:
-        folder = tmp_path_factory.mktemp("gate-cache")
-        mp.setenv("VOICEBANK_CACHE", str(folder))
-        yield folder
-
-
-@pytest.fixture(autouse=True)
-def own_gate_cache(tmp_path, monkeypatch):
-    """Each test's own synthesizers get a fresh gate cache: a verdict one test forced (a
-    lowered threshold, corrupted weights) never reaches another."""
-    monkeypatch.setenv("VOICEBANK_CACHE", str(tmp_path / "gate-cache"))
-    return tmp_path / "gate-cache"
 
 
 @pytest.fixture(scope="session")
@@ -58,13 +41,6 @@ def tiny_hubert(tmp_path_factory) -> Path:
 def tiny_bert(tmp_path_factory) -> Path:
     return make_tiny_bert(tmp_path_factory.mktemp("models") / "chinese-roberta-wwm-ext-large",
                           TEST_CHARS)
-
-
-@pytest.fixture(scope="session")
-def model_paths(gpt_ckpt, sovits_pth, tiny_hubert, tiny_bert):
-    from core.engine.pipeline import ModelPaths
-
-    return ModelPaths(gpt=gpt_ckpt, sovits=sovits_pth, hubert=tiny_hubert, bert=tiny_bert)
 
 
 @pytest.fixture(scope="session")

@@ -38,7 +38,7 @@ def test_voices_newest_first_zero_shot_labelled(tmp_path, monkeypatch):
 
 
 def test_voice_files_resolve_as_the_training_code_does(tmp_path, monkeypatch):
-    from core.train.build import list_voices, voice_model_paths     # fine in a test; never in the GUI
+    from core.voices.card import list_voices, voice_model_paths     # as the trainer and the worker read a voice
 
     monkeypatch.setenv("VOICEBANK_MODELS", str(tmp_path / "models"))
     speaker = Bank(tmp_path / "bank").create_speaker("Ada", ["zh"])
@@ -66,7 +66,7 @@ class Recorder:
         self.userdicts = []
 
     def install(self, monkeypatch):
-        module, seen = types.ModuleType("core.engine.pipeline"), self.userdicts
+        module, seen = types.ModuleType("core.runtime.pipeline"), self.userdicts
 
         class SynthesisError(Exception):
             pass
@@ -89,7 +89,7 @@ class Recorder:
             SynthesisError, SynthesisCancelled, Synthesizer)
         module.ModelPaths = lambda **kw: SimpleNamespace(**kw)
         module.SynthesisOptions = lambda **kw: SimpleNamespace(**kw)
-        monkeypatch.setitem(sys.modules, "core.engine.pipeline", module)
+        monkeypatch.setitem(sys.modules, "core.runtime.pipeline", module)
         return self
 
 
@@ -114,7 +114,7 @@ def test_speak_job_passes_the_dictionary_to_the_engine(tmp_path, monkeypatch):
 
 
 def test_engine_plan_applies_the_dictionary():
-    from core.engine.pipeline import SynthesisOptions, Synthesizer
+    from core.runtime.pipeline import SynthesisOptions, Synthesizer
 
     # _plan only phonemizes: a stand-in self with a reference is enough (no models loaded)
     fake_self = SimpleNamespace(_check_options=lambda o: None, reference=object())

@@ -67,7 +67,7 @@ def test_cancel_resume_export_load_and_speak(speaker, bank, base_files, tmp_path
     assert build_voice(cfg, job) == folder
 
     # and it speaks (a short tiny run)
-    from core.engine.pipeline import ModelPaths, SynthesisOptions, Synthesizer
+    from core.runtime.pipeline import ModelPaths, SynthesisOptions, Synthesizer
 
     synth = Synthesizer(ModelPaths(gpt=g_file, sovits=s_file, hubert=base_files["hubert"],
                                    bert=base_files["bert"]))

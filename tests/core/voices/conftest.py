@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from core.bank.store import Bank
-from core.train.build import VoiceCard
+from core.voices.card import VoiceCard
 from tests.testsignals import speech_like
 
 REF = Path(__file__).resolve().parents[3].parent / "shared/reference/gpt-sovits-v2"

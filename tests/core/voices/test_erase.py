@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.bank.store import BankError
-from core.train.build import list_voices
+from core.voices.card import list_voices
 from core.voices.erase import delete_speaker, delete_voice, speaker_files
 from core.voices.package import VoicePackageError
 from tests.core.voices.conftest import files_of, make_voice

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from core.bank.store import Bank
-from core.train.build import list_voices, voice_model_paths
-from core.voices.package import (MANIFEST, MAX_FILE_BYTES, VoicePackageError, export_voice,
-                                 import_voice, manifest_sha256, read_manifest, verify_package)
+from core.voices.card import list_voices, voice_model_paths
+from core.voices.export import export_voice
+from core.voices.package import (MANIFEST, MAX_FILE_BYTES, VoicePackageError, import_voice,
+                                 manifest_sha256, read_manifest, verify_package)
 from tests.core.voices.conftest import files_of, make_voice
 
 

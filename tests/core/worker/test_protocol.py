@@ -243,12 +243,12 @@ def test_a_gone_gui_cancels_the_job():
     assert not thread.is_alive()
 
 
-# speak, against a stand-in for core.engine.pipeline ----------------------------------------
+# speak, against a stand-in for core.runtime.pipeline ----------------------------------------
 
 @pytest.fixture
 def fake_pipeline(monkeypatch):
     """A stand-in engine with the agreed API: records constructions, speaks sine sentences."""
-    module = types.ModuleType("core.engine.pipeline")
+    module = types.ModuleType("core.runtime.pipeline")
     made: list = []
 
     class SynthesisError(Exception):
@@ -291,7 +291,7 @@ def fake_pipeline(monkeypatch):
 
     for obj in (SynthesisError, SynthesisCancelled, ModelPaths, SynthesisOptions, Synthesizer):
         setattr(module, obj.__name__, obj)
-    monkeypatch.setitem(sys.modules, "core.engine.pipeline", module)
+    monkeypatch.setitem(sys.modules, "core.runtime.pipeline", module)
     return made
 
 

@@ -192,7 +192,7 @@ REF = ROOT.parent / "shared/reference/gpt-sovits-v2"
 def tiny_voice(tmp_path_factory) -> dict:
     if not (REF / "s1_tiny.ckpt").exists() or not (REF / "s2G_tiny.pth").exists():
         pytest.skip(f"tiny reference checkpoints not found in {REF}")
-    pytest.importorskip("core.engine.pipeline")
+    pytest.importorskip("core.runtime.pipeline")
     import soundfile as sf
 
     from tests.testsignals import speech_like

@@ -28,7 +28,7 @@ def voice_command(args: list[str]) -> tuple[str, list[str]]:
     """`voicebank ARGS` as a program and arguments: this interpreter, or the frozen app itself."""
     if getattr(sys, "frozen", False):
         return sys.executable, args
-    return sys.executable, ["-m", "core", *args]
+    return sys.executable, ["-m", "voicebank", *args]
 
 
 class VoiceActionsBar(QWidget):

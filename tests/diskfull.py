@@ -117,7 +117,7 @@ def run_cli_with_file_size_limit(args: list[str], limit_bytes: int, env: dict | 
                                  timeout: float = 300) -> subprocess.CompletedProcess:
     """`voicebank ARGS` in a child with RLIMIT_FSIZE (see run_with_file_size_limit)."""
     return run_with_file_size_limit(
-        f"import sys\nfrom core.cli import main\nsys.exit(main({args!r}))", limit_bytes, env, timeout)
+        f"import sys\nfrom voicebank.cli import main\nsys.exit(main({args!r}))", limit_bytes, env, timeout)
 
 
 @contextmanager

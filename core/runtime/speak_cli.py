@@ -175,8 +175,8 @@ def cmd_speak(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (`python -m core.runtime.speak_cli ...`) until the lead wires it into
-    `voicebank`."""
+    """Standalone entry (`python -m core.runtime.speak_cli speak ...`); `voicebank speak` is the
+    same command through voicebank.cli."""
     parser = argparse.ArgumentParser(prog="voicebank")
     sub = parser.add_subparsers(dest="command", required=True)
     add_speak_parser(sub)

@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-# list_voices / voice_model_paths are used through this module by the worker (core.worker.jobs),
+# list_voices / voice_model_paths are used through this module by the worker (core.worker.build_jobs),
 # whose tests put a stand-in for it in sys.modules.
 from core.voices.card import VoiceCard, list_voices, voice_model_paths
 from core.voices.files import BASE_MODEL, VOICES

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def _handled(fn):
-    """A VoicePackageError becomes a message and exit status 1 (core.cli handles BankError)."""
+    """A VoicePackageError becomes a message and exit status 1 (voicebank.cli handles BankError)."""
     @functools.wraps(fn)
     def wrapper(args) -> int:
         from core.voices.package import VoicePackageError

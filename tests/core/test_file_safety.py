@@ -15,7 +15,7 @@ import pytest
 from core.bank.export import backup_speaker
 from core.bank.restore import restore_speaker
 from core.bank.store import Bank, BankError
-from core.cli import main as cli_main
+from voicebank.cli import main as cli_main
 from core.voices.export import export_voice
 from core.voices.package import MANIFEST, VoicePackageError, import_voice, manifest_sha256
 from tests.core.test_torchfile import pickle_payload, torchscript_payload

@@ -1,5 +1,5 @@
 """A stand-in worker for the Speak page tests: speaks protocol v1 and answers `speak` jobs the way
-core/worker/jobs.py does, with generated tones instead of a voice.
+core/worker/speak_jobs.py does, with generated tones instead of a voice.
 
 Each sentence (split at . ! ? 。！？) becomes a short tone, announced by a progress event with
 `chunk` = its WAV, then the whole is written to params.out and a result follows.

@@ -51,7 +51,7 @@ def test_spec_collects_what_the_app_reads_at_run_time():
     assert 'collect_submodules("core")' in spec and 'collect_submodules("desktop")' in spec
     entry = re.search(r'\[str\(ROOT / "installers" / "([^"]+)"\)\]', spec).group(1)
     assert (INSTALLERS / entry).is_file()
-    assert "from core.cli import main" in (INSTALLERS / entry).read_text(encoding="utf-8")
+    assert "from voicebank.cli import main" in (INSTALLERS / entry).read_text(encoding="utf-8")
     # Base models stay outside the bundle: nothing from the models folder is collected.
     assert "models_dir()" not in spec and ".ckpt" not in spec and ".pth" not in spec
 
@@ -75,13 +75,13 @@ def test_scripts_are_valid_bash(script):
 
 
 def test_worker_flag_is_what_the_gui_starts_in_a_frozen_build(monkeypatch):
-    """The bundle has no python: the GUI starts its own executable with --worker, and core.cli
+    """The bundle has no python: the GUI starts its own executable with --worker, and voicebank.cli
     (the bundle's entry point) hands that to the worker."""
     import sys
 
     import core.worker.__main__ as worker_main
-    from core.cli import main
     from desktop.worker_client import default_command
+    from voicebank.cli import main
 
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     program, args = default_command()

@@ -113,7 +113,7 @@ def test_without_rnnoise_a_graded_uncleaned_take_is_not_checked_forever(crashed)
 
 
 def test_the_command_line_lists_and_rechecks_them(crashed, capsys):
-    from core.cli import main
+    from voicebank.cli import main
 
     bank, speaker, t = crashed
     assert main(["--bank", str(bank.root), "speakers"]) == 0

@@ -1,4 +1,4 @@
-"""`voicebank models` list / import / download, through its own parser (the lead wires it into core.cli)."""
+"""`voicebank models` list / import / download, through its own parser (wired into voicebank.cli)."""
 import argparse
 import json
 import socket

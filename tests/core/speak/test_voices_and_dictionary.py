@@ -14,7 +14,7 @@ from core.bank.store import Bank
 from core.speak.dictionary import dictionary_path, dictionary_stamp, load_dictionary, save_dictionary
 from core.speak.voices import speak_voices
 from core.text.userdict import UserDict
-from core.worker import jobs
+from core.worker import context, speak_jobs
 from tests.core.speak import make_voice
 
 
@@ -96,10 +96,11 @@ class Recorder:
 def run_speak(tmp_path, **params):
     for name in ("g.ckpt", "s.pth", "r.wav"):
         (tmp_path / name).write_bytes(b"x")
-    ctx = jobs.JobContext("j1", tmp_path / "job", lambda event: None, threading.Event())
+    ctx = context.JobContext("j1", tmp_path / "job", lambda event: None, threading.Event())
     ctx.job_dir.mkdir(exist_ok=True)
-    return jobs.speak({"text": "张三 and Alice.", "gpt": str(tmp_path / "g.ckpt"), "sovits": str(tmp_path / "s.pth"),
-                       "reference": str(tmp_path / "r.wav"), **params}, ctx)
+    return speak_jobs.speak({"text": "张三 and Alice.", "gpt": str(tmp_path / "g.ckpt"),
+                             "sovits": str(tmp_path / "s.pth"), "reference": str(tmp_path / "r.wav"),
+                             **params}, ctx)
 
 
 def test_speak_job_passes_the_dictionary_to_the_engine(tmp_path, monkeypatch):
@@ -109,7 +110,7 @@ def test_speak_job_passes_the_dictionary_to_the_engine(tmp_path, monkeypatch):
     run_speak(tmp_path)
     assert fake.userdicts[0].entries() == {"张三": "zhang1 san1"} and fake.userdicts[1] is None
     path.write_text('{"entries": {"Alice": "XX1"}}', encoding="utf-8")
-    with pytest.raises(jobs.JobError, match="dictionary cannot be used: .XX1. .*Fix or remove"):
+    with pytest.raises(context.JobError, match="dictionary cannot be used: .XX1. .*Fix or remove"):
         run_speak(tmp_path, userdict=str(path))
 
 

@@ -95,7 +95,7 @@ def test_training_failure(capsys, bank, monkeypatch):
 
 
 def test_zero_shot(capsys, bank, monkeypatch):
-    from tests.core.worker.test_build_job import add_takes
+    from tests.core.worker.test_build_jobs import add_takes
 
     fake = fake_train.install(monkeypatch)
     add_takes(bank.speaker("ada"), count=1, seconds=1.0)
@@ -152,8 +152,8 @@ def _has_training() -> bool:
 def test_real_training_code_blockers_and_zero_shot_in_a_subprocess(bank, tmp_path):
     """With the real core.train.build: an empty models folder and a short bank are blockers (exit
     1, every one listed); --zero-shot makes a voice folder at once. (A full tiny build runs in
-    tests/core/worker/test_build_job.py.)"""
-    from tests.core.worker.test_build_job import add_takes
+    tests/core/worker/test_build_jobs.py.)"""
+    from tests.core.worker.test_build_jobs import add_takes
 
     add_takes(bank.speaker("ada"), count=2)
     from core.trust.consent import record_consent   # a subprocess: tests/conftest.py's stand-in is not there

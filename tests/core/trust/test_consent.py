@@ -160,7 +160,7 @@ def test_sounds_like_you_after_a_build(anna, tmp_path):
 
 
 def test_worker_likeness_job_keeps_the_score_in_voice_json(anna, tmp_path):
-    from core.worker import jobs
+    from core.worker import build_jobs, jobs
 
     voice_dir = anna.folder / "voices" / "v1"
     voice_dir.mkdir(parents=True)
@@ -179,6 +179,6 @@ def test_worker_likeness_job_keeps_the_score_in_voice_json(anna, tmp_path):
     build_dir = tmp_path / "build"
     build_dir.mkdir()
     (build_dir / "job.json").write_text(json.dumps({"speaker_check": {"verdict": "same", "similarity": 0.9}}))
-    jobs._keep_speaker_check(build_dir, voice_dir)
+    build_jobs._keep_speaker_check(build_dir, voice_dir)
     card = json.loads((voice_dir / "voice.json").read_text(encoding="utf-8"))
     assert card["speaker_check"]["similarity"] == 0.9 and card["likeness"] == data

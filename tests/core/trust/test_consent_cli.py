@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.cli import main
+from voicebank.cli import main
 from core.trust.consent import current_consent
 
 from .voices import voice

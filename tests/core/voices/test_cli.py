@@ -1,10 +1,10 @@
-"""`voicebank voice ...` and `voicebank speaker delete` through core.cli.main."""
+"""`voicebank voice ...` and `voicebank speaker delete` through voicebank.cli.main."""
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
-from core.cli import main
+from voicebank.cli import main
 from tests.core.voices.conftest import files_of
 
 

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from core.bank.store import Bank
-from core.cli import main
+from voicebank.cli import main
 from tests.testsignals import speech_like
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +74,7 @@ def test_the_real_entry_point_with_bytes_that_are_not_utf8(tmp_path):
     """As a user's terminal passes them: raw bytes in argv, stdout strictly UTF-8."""
     path = weird_wav(tmp_path)
     env = {**os.environ, "PYTHONIOENCODING": "utf-8", "VOICEBANK_HOME": str(tmp_path / "bank")}
-    run = lambda *args: subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, env=env,   # noqa: E731
+    run = lambda *args: subprocess.run([sys.executable, "-m", "voicebank", *args], cwd=ROOT, env=env,   # noqa: E731
                                        capture_output=True, timeout=120)
     checked = run(b"check", os.fsencode(path))
     assert checked.returncode == 0, checked.stderr.decode(errors="replace")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from core.bank.store import Bank
-from core.worker import jobs, protocol
-from core.worker.jobs import JobCancelled, JobContext, JobError
+from core.worker import build_jobs, jobs, protocol
+from core.worker.context import JobCancelled, JobContext, JobError
 from tests import fake_train
 from tests.core.worker.test_subprocess import WorkerProcess
 
@@ -180,7 +180,7 @@ def test_blockers_stop_the_build_before_it_starts(run, bank, bases, monkeypatch)
 
 
 def test_zero_shot(run, bank, monkeypatch):
-    monkeypatch.setattr(jobs, "missing_base_models", lambda given: [])
+    monkeypatch.setattr(build_jobs, "missing_base_models", lambda given: [])
     fake = fake_train.install(monkeypatch)
     speaker = bank.speaker("ada")
     add_takes(speaker, count=2, seconds=1.0)
@@ -289,7 +289,7 @@ def test_end_to_end_tiny_build_stop_resume_then_the_sample(run, bank, tmp_path):
 
 @pytest.mark.skipif(not _has_training(), reason="core.train.build is not written yet")
 def test_end_to_end_zero_shot(run, bank, monkeypatch):
-    monkeypatch.setattr(jobs, "missing_base_models", lambda given: [])     # no store in tests
+    monkeypatch.setattr(build_jobs, "missing_base_models", lambda given: [])     # no store in tests
     speaker = bank.speaker("ada")
     add_takes(speaker, count=2)
     take = speaker.current_takes()[speaker.prompts()[1].id]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from core.cli import main
+from voicebank.cli import main
 from tests.audiofiles import make_bad_inputs, make_two_hour_file
 from tests.testsignals import mix_at_snr, noise, speech_like
 
@@ -104,17 +104,17 @@ def test_bank_commands(tmp_path, capsys, private_bank):
 
 def test_entry_point_runs_as_a_module(tmp_path):
     src = speech_file(tmp_path / "a.wav")
-    out = subprocess.run([sys.executable, "-m", "core", "check", "--json", str(src)],
+    out = subprocess.run([sys.executable, "-m", "voicebank", "check", "--json", str(src)],
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)[0]["report"]["duration_s"] == pytest.approx(3.0, abs=0.01)
-    out = subprocess.run([sys.executable, "-m", "core"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    out = subprocess.run([sys.executable, "-m", "voicebank"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 2 and "check" in out.stdout
 
 
 def test_worker_flag_serves_the_protocol(tmp_path):
-    """A frozen build starts the same binary with --worker; here through `python -m core`."""
-    proc = subprocess.Popen([sys.executable, "-m", "core", "--worker"], stdin=subprocess.PIPE,
+    """A frozen build starts the same binary with --worker; here through `python -m voicebank`."""
+    proc = subprocess.Popen([sys.executable, "-m", "voicebank", "--worker"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True, cwd=ROOT,
                             env={**__import__("os").environ, "VOICEBANK_JOBS": str(tmp_path)})
     proc.stdin.write('{"v":1,"cmd":"run","job":"j1","kind":"selftest","params":{"steps":2}}\n')
@@ -131,7 +131,7 @@ def test_worker_flag_serves_the_protocol(tmp_path):
 
 def test_the_command_line_itself_never_imports_torch():
     """`voicebank gui` goes through this parser; the GUI process must stay torch-free."""
-    code = ("import sys, core.cli; core.cli.build_parser(); "
+    code = ("import sys, voicebank.cli; voicebank.cli.build_parser(); "
             "print('torch' in sys.modules, 'transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.stdout.split() == ["False", "False"], out.stderr

@@ -38,7 +38,7 @@ def prepare(work: Path) -> None:
 
     # A voice exported by the development tree, for the bundle to import.
     from core.bank.store import Bank
-    from core.voices.package import export_voice
+    from core.voices.export import export_voice
     from tests.core.voices.conftest import make_voice
 
     speaker = Bank(work / "source-bank").create_speaker("Smoke", ["zh"])

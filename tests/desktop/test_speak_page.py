@@ -155,6 +155,9 @@ def test_speed_checks_show_each_fast_paths_figure_from_the_voice_status(speak_wi
     assert "int8 GPT: OFF (agreement 0.04 (2 of 50 greedy tokens), gate >= 0.95" in text
     assert "bf16 decoder: on (41.2 dB SNR, gate >= 30 dB; cached)" in text
     assert "int8 GPT: OFF" in checks.text.accessibleDescription()
+    window.resize(1024, 600)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(OUTPUT / "speak_speed_checks.png"))
     qtbot.keyClick(page.text_edit, Qt.Key_C, Qt.AltModifier)
     qtbot.waitUntil(lambda: not checks.text.isVisible(), timeout=WAIT_MS)
 

@@ -89,3 +89,17 @@ def test_worker_flag_is_what_the_gui_starts_in_a_frozen_build(monkeypatch):
     seen = []
     monkeypatch.setattr(worker_main, "main", lambda argv: seen.append(argv) or 0)
     assert main(args) == 0 and seen == [[]]
+
+
+def test_the_smoke_drivers_imports_exist():
+    """smoke_driver.py runs only after a bundle is built: a module moved without it must fail here."""
+    import ast
+    import importlib
+
+    tree = ast.parse((INSTALLERS / "smoke_driver.py").read_text(encoding="utf-8"))
+    imports = [(node.module, alias.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+               and node.module and node.module.split(".")[0] in ("core", "tests")
+               for alias in node.names]
+    assert imports
+    for module, name in imports:
+        assert hasattr(importlib.import_module(module), name), f"{module}.{name}"

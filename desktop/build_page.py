@@ -11,15 +11,16 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (QComboBox, QFrame, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit,
-                               QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar,
+                               QPushButton, QVBoxLayout, QWidget)
 
 from core.bank.store import BankError
 from desktop import build_support as support
 from desktop.build_widgets import MODELS_HELP, ModelsBox, SampleBox
 from desktop.context import AppContext
+from desktop.flow_layout import FlowLayout
 from desktop.trust_widgets import TrustBox
-from desktop.widgets import Banner, heading, note
+from desktop.widgets import Banner, heading, lines_tall, note, set_available
 
 KEY_HELP = ("F: hear a first version    B: build my voice    Esc: stop the build    "
             "R: play my recording    V: play my new voice    I: import model files")
@@ -44,22 +45,12 @@ class BuildPage(QWidget):
         if worker is not None:
             self.set_worker(worker)
 
-        outer = QVBoxLayout(self)
-        outer.addWidget(heading("Build your voice"))
+        # The window scrolls the page under its heading and banner (desktop.page_frame) rather than
+        # squeezing its wrapped text on a small screen or at a large text size.
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading("Build your voice"))
         self.banner = Banner()
-        outer.addWidget(self.banner)
-        # The rest scrolls rather than squeezing its wrapped text on a small screen or at large font
-        # sizes; Tab scrolls the focused control into view.
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setAccessibleName("Build page")
-        content = QWidget()
-        layout = QVBoxLayout(content)
-        layout.setContentsMargins(0, 0, 0, 0)
-        scroll.setWidget(content)
-        outer.addWidget(scroll, 1)
+        layout.addWidget(self.banner)
 
         recordings = QGroupBox("Your recordings")
         rec_layout = QVBoxLayout(recordings)
@@ -74,7 +65,7 @@ class BuildPage(QWidget):
         self.import_button = self.models.import_button
         layout.addWidget(self.models)
 
-        actions = QHBoxLayout()
+        actions = FlowLayout()          # wraps at a large text size rather than widening the page
         self.zero_shot_button = self._button("Hear a &first version now (F)",
                                              "Hear a first version now, without training", self.start_zero_shot)
         self.build_button = self._button("&Build my voice (B)", "Build my voice", self.start_build)
@@ -92,7 +83,6 @@ class BuildPage(QWidget):
         layout.addLayout(device_row)
         for widget in (self.zero_shot_button, self.build_button, self.cancel_button):
             actions.addWidget(widget)
-        actions.addStretch(1)
         layout.addLayout(actions)
 
         self.progress_bar = QProgressBar()
@@ -122,11 +112,11 @@ class BuildPage(QWidget):
         self.log_view.setAccessibleDescription("Details of the build, newest at the bottom")
         self.log_view.setTabChangesFocus(True)       # Tab moves on instead of being swallowed
         self.log_view.setPlaceholderText("Details of the build appear here.")
-        self.log_view.setMinimumHeight(140)
+        lines_tall(self.log_view, 5)
         layout.addWidget(self.log_view, 1)
         help_label = note(KEY_HELP)
         help_label.setAccessibleName("Keyboard keys")
-        outer.addWidget(help_label)
+        layout.addWidget(help_label)
         context.speaker_changed.connect(lambda _s: self._speaker_changed())
         self._update_buttons()
 
@@ -202,10 +192,14 @@ class BuildPage(QWidget):
     def _update_buttons(self) -> None:
         has_audio = self.context.speaker is not None and self.summary.takes > 0
         idle = not self.running
-        self.build_button.setEnabled(idle and has_audio and self.models.train_ready)
-        self.zero_shot_button.setEnabled(idle and has_audio and self.models.speak_ready)
-        self.cancel_button.setEnabled(self.running and self.job_kind != "speak")
-        self.device_combo.setEnabled(idle)
+        busy = "Wait until the work in progress is done, or stop it (Esc)."
+        set_available(self.build_button, idle and has_audio and self.models.train_ready,
+                      busy if not idle else self._not_ready_reason("build"))
+        set_available(self.zero_shot_button, idle and has_audio and self.models.speak_ready,
+                      busy if not idle else self._not_ready_reason("speak"))
+        set_available(self.cancel_button, self.running and self.job_kind != "speak",
+                      "Nothing is being built now." if idle else "The sample sentence takes a moment; wait for it.")
+        set_available(self.device_combo, idle, "It can be changed once the work in progress is done.")
         self.sample.update_buttons()
 
     def _models_checked(self) -> None:
@@ -224,7 +218,8 @@ class BuildPage(QWidget):
     def _params(self) -> dict[str, Any] | None:
         speaker = self.context.speaker
         if speaker is None:
-            self.banner.show_message("Choose a speaker first: press Ctrl+1.", "warning")
+            self.banner.show_message("Choose a speaker first: press Ctrl+1.", "warning",
+                                     clears_on=self.context.speaker_changed)
             return None
         return {"speaker_id": speaker.id, "bank_root": str(self.context.bank.root)}
 
@@ -245,7 +240,8 @@ class BuildPage(QWidget):
         if params is None or self.running:
             return
         if not self.build_button.isEnabled():
-            self.banner.show_message(self._not_ready_reason("build"), "warning")
+            self.banner.show_message(self._not_ready_reason("build"), "warning",
+                                     clears_on=self.context.speaker_changed)
             return
         params["device"] = DEVICES[self.device_combo.currentIndex()][1]
         self.banner.clear_message()
@@ -257,14 +253,19 @@ class BuildPage(QWidget):
         if params is None or self.running:
             return
         if not self.zero_shot_button.isEnabled():
-            self.banner.show_message(self._not_ready_reason("speak"), "warning")
+            self.banner.show_message(self._not_ready_reason("speak"), "warning",
+                                     clears_on=self.context.speaker_changed)
             return
         self.banner.clear_message()
         self._submit("zero_shot", params, "Making a first version of your voice from one recording…")
 
     def _not_ready_reason(self, purpose: str) -> str:
+        if self.context.speaker is None:
+            return "Choose a speaker first (Ctrl+1)."
         if self.summary.takes == 0:
             return "There are no usable recordings yet. Record some prompts first (Ctrl+3)."
+        if self.models.checking:
+            return "The base model files are being checked; a moment."
         return "Some base model files are missing (see “Base models”). " + MODELS_HELP
 
     def cancel(self) -> None:

@@ -23,7 +23,7 @@ STAGES = {"features": (1, "Preparing your recordings"),
           "export": (4, "Saving your voice")}
 MIN_MINUTES = 1.0           # as core.train.ready (not imported: the GUI never loads core.train)
 SAMPLE_SECONDS = 4.0
-SAMPLE_WAV, SAMPLE_JSON = "sample.wav", "sample.json"   # in the voice folder: the comparison sentence        # a sample sentence about this long is easiest to compare
+SAMPLE_WAV, SAMPLE_JSON = "sample.wav", "sample.json"   # in the voice folder: the comparison sentence
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,14 @@ class AudioSummary:
         amount = (f"{self.minutes * 60:.0f} seconds" if self.minutes < 1 else f"{self.minutes:.1f} minutes")
         words = f"{amount} of usable audio in {self.takes} take{'s' if self.takes != 1 else ''}."
         if self.red == 1:
-            words += (" 1 take marked ✗ Redo is left out; record it again on the Review page "
-                      "(Ctrl+4) to use it.")
+            words += (" 1 take marked ✗ Redo is left out; record it again on the Record page "
+                      "(Ctrl+3) to use it.")
         elif self.red:
             words += (f" {self.red} takes marked ✗ Redo are left out; record them again on the "
-                      "Review page (Ctrl+4) to use them.")
+                      "Record page (Ctrl+3) to use them.")
+        if not self.takes:
+            return words + " A first version needs one usable recording, and a trained voice " \
+                           f"at least {MIN_MINUTES:g} minute of speech."
         if self.minutes < MIN_MINUTES:
             return words + (f" A trained voice needs at least {MIN_MINUTES:g} minute of speech (5-30 "
                             "minutes sound more like you); a first version can be made already.")

@@ -17,12 +17,14 @@ from core.audio import playback
 from core.audio.capture import AudioDeviceError
 from core.bank.store import BankError, Speaker, Take
 from desktop import build_support as support
-from desktop.widgets import note
+from desktop.flow_layout import FlowLayout
+from desktop.widgets import note, set_available
 
 MODELS_HELP = ("To get the missing files: press “Import a folder…” and choose a GPT-SoVITS "
                "pretrained_models folder (or a copy of it on a USB stick), or, with internet, run "
                "`voicebank models download` in a terminal.")
 NO_SAMPLE = "When a voice is ready, a sentence you recorded is said in it here."
+NOTHING_TO_COMPARE = "Nothing to compare yet: make a first version (F) or build your voice (B)."
 
 
 class ModelsBox(QGroupBox):
@@ -54,6 +56,10 @@ class ModelsBox(QGroupBox):
     def importing(self) -> bool:
         return self.background.busy("import")
 
+    @property
+    def checking(self) -> bool:
+        return self.background.busy("models")
+
     def refresh(self) -> None:
         """Check the store in the background (the first check may hash a gigabyte)."""
         self.background.start("models", lambda: (support.model_status("train"), support.model_status("speak")))
@@ -68,11 +74,11 @@ class ModelsBox(QGroupBox):
         from core.models.importer import import_from
         self.message.emit(f"Importing model files from {folder}… (large files take a minute)", "info")
         self.background.start("import", lambda: import_from(Path(folder)))
-        self.import_button.setEnabled(False)
+        set_available(self.import_button, False, "Model files are being imported; a moment.")
 
     def _done(self, tag: str, result: Any, error: Exception | None) -> None:
         if tag == "import":
-            self.import_button.setEnabled(True)
+            set_available(self.import_button, True)
             if error is not None:
                 self.message.emit(f"Nothing was imported: {error} Choose the folder that holds the "
                                   "model files and try again.", "error")
@@ -91,7 +97,7 @@ class ModelsBox(QGroupBox):
             self.speak_ready = support.models_text(speak)[0]
             if not self.train_ready:
                 text += "\nBuilding needs every file above." + (
-                    " A first version can be made already." if self.speak_ready else "")
+                    " The files for a first version (F) are installed." if self.speak_ready else "")
             self.label.setText(text)
         self.label.setAccessibleDescription(self.label.text())
         self.help.setVisible(not self.train_ready)
@@ -108,7 +114,7 @@ class SampleBox(QGroupBox):
         super().__init__("Compare: your recording and your new voice", parent)
         self.take: Take | None = None
         self.out: Path | None = None    # the sentence in the new voice, once made
-        layout = QHBoxLayout(self)
+        layout = QVBoxLayout(self)
         self.label = note(NO_SAMPLE)
         self.label.setAccessibleName("Sample sentence")
         self.play_mine_button = QPushButton("Play my &recording (R)")
@@ -117,9 +123,11 @@ class SampleBox(QGroupBox):
         self.play_voice_button = QPushButton("Play my new &voice (V)")
         self.play_voice_button.setAccessibleName("Play the sentence in my new voice")
         self.play_voice_button.clicked.connect(self.play_voice)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.play_mine_button)
-        layout.addWidget(self.play_voice_button)
+        layout.addWidget(self.label)
+        buttons = FlowLayout()
+        buttons.addWidget(self.play_mine_button)
+        buttons.addWidget(self.play_voice_button)
+        layout.addLayout(buttons)
         self.update_buttons()
 
     def _show(self, text: str) -> None:
@@ -156,8 +164,9 @@ class SampleBox(QGroupBox):
             self._show(f"“{self.take.text}”  (your voice from {voice.name})")
 
     def update_buttons(self) -> None:
-        self.play_mine_button.setEnabled(self.take is not None)
-        self.play_voice_button.setEnabled(self.out is not None and self.out.exists())
+        set_available(self.play_mine_button, self.take is not None, NOTHING_TO_COMPARE)
+        set_available(self.play_voice_button, self.out is not None and self.out.exists(),
+                      NOTHING_TO_COMPARE if self.take is None else "Your new voice is saying it; a moment.")
 
     def play_mine(self) -> None:
         if self.take is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from datetime import date
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFrame, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QScrollArea, QVBoxLayout, QWidget)
@@ -23,7 +23,7 @@ from core.diskspace import DiskFullError
 from core.trust import consent as ct
 from desktop.context import AppContext
 from desktop.style import PROMPT_PT
-from desktop.widgets import Banner, LevelMeter, heading, note
+from desktop.widgets import Banner, LevelMeter, fit_screen, heading, lines_tall, note
 
 LANGUAGES = {"zh": "中文 (Mandarin)", "en": "English"}
 KEY_HELP = ("R or Space: record / stop    P: play it back    D: a relative gives their voice (type their "
@@ -65,10 +65,20 @@ class ConsentDialog(QDialog):
         self._text_problem: str | None = None
         self.setWindowTitle("Consent statement")
         self.setAccessibleName("Consent statement")
-        layout = QVBoxLayout(self)
-        layout.addWidget(heading("Consent statement"))
+        outer = QVBoxLayout(self)
+        outer.addWidget(heading("Consent statement"))
         self.banner = Banner()
-        layout.addWidget(self.banner)
+        outer.addWidget(self.banner)
+        # the rest scrolls under the message: it fits a 1024x600 screen at the largest text size
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        page = QScrollArea()
+        page.setWidget(body)
+        page.setWidgetResizable(True)
+        page.setFrameShape(QFrame.NoFrame)
+        page.setFocusPolicy(Qt.NoFocus)
+        outer.addWidget(page, 1)
         layout.addWidget(note(WHY))
 
         row = QHBoxLayout()
@@ -104,7 +114,7 @@ class ConsentDialog(QDialog):
         scroll.setFrameShape(QFrame.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setWidget(self.statement_label)
-        scroll.setMinimumHeight(150)             # with a 3-line message it still fits a 600 px screen
+        lines_tall(scroll, 4)                   # the window scrolls when there is less room
         layout.addWidget(scroll, 1)
 
         self.meter = LevelMeter()
@@ -136,7 +146,7 @@ class ConsentDialog(QDialog):
         self.donor_edit.returnPressed.connect(self.record_button.setFocus)
         self.donor_edit.textChanged.connect(self.refresh)
         context.status.connect(self._on_status)
-        self.resize(920, 780)
+        self.resize(fit_screen(self, QSize(920, 780)))
         self.refresh()
         self.record_button.setFocus()
 

@@ -32,6 +32,9 @@ class DictionaryDialog(QDialog):
         self.setAccessibleName("Pronunciation dictionary")
         self.folder = Path(speaker_folder)
         self.banner = Banner()
+        close = getattr(self.banner, "close_button", None)
+        if close is not None:       # Enter in a box adds the word; it must not also close the message
+            close.setAutoDefault(False)
         self._damaged = False
         try:
             self.userdict = load_dictionary(self.folder)

@@ -1,28 +1,36 @@
-"""Page 3: read each prompt aloud. Everything works from the keyboard (see KEY_HELP)."""
+"""Page 3: read each prompt aloud. Everything works from the keyboard (record_controls.KEY_HELP)
+and from a pointer alone (every key has its button). Each take is graded as soon as it is checked; in
+continuous mode the page waits for that grade, goes on after a usable take and, after a ✗ Redo
+one, stays and asks to record it again. Find a sentence (F) goes to any prompt; "I can't say
+this one" (S) skips one for good, undoably (U)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (QCheckBox, QFrame, QGridLayout, QLabel, QPushButton, QScrollArea,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from core.audio import playback
 from core.audio.capture import AudioDeviceError, AutoStop, RecorderStatus
 from core.bank.prompts import Prompt
 from core.bank.store import BankError, Take, TakeWriter
-from core.diskspace import DiskFullError, recording_space_check, recording_stopped_message
+from core.diskspace import DiskFullError
+from desktop import grade_tone
 from desktop.checker import TakeChecker
 from desktop.context import AppContext
-from desktop.style import grade_label
-from desktop.widgets import Banner, LevelMeter, heading, note
+from desktop.goal_meter import GoalMeter
+from desktop.record_controls import RecordControls, key_help
+from desktop.prompt_view import PromptView
+from desktop.record_skip import SkipAndFind
+from desktop.record_space import SpaceWatch
+from desktop.take_view import CHECKING, TakeView
+from desktop.widgets import Banner, LevelMeter, heading
 
-KEY_HELP = ("Space: record / stop    Enter: stop and go to the next    ← →: previous / next    "
-            "R: record again    P: play    Esc: cancel the take    C: continuous mode")
-LANGUAGE_NAMES = {"zh": "Mandarin", "en": "English", "mixed": "Mixed"}
+REDO_ASK = "✗ This take needs redoing. Record it again? Press R or Space.  (→ goes on without it.)"
 
 
 class RecordPage(QWidget):
     take_saved = Signal(object)       # Take, once it is on disk
+    continuous_changed = Signal(bool)  # for the window to remember it
 
     def __init__(self, context: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
@@ -32,95 +40,88 @@ class RecordPage(QWidget):
         self.continuous_pause_ms = 1200      # breathing space before the next take starts
         self._speaker_id: str | None = None
         self._checking: set[str] = set()     # take ids being checked
+        self._awaiting: str | None = None    # continuous mode: the take whose grade decides what next
+        self.waiting_to_redo = False         # continuous mode stopped on a ✗ Redo take
         self._error_shown = False
-        self._space_warned = False           # the low-space warning is shown once per speaker/session
+        self.space = SpaceWatch(self)
         self.checker = TakeChecker(self)
         self.checker.done.connect(self._on_checked)
         self.pending_start = QTimer(self)
         self.pending_start.setSingleShot(True)
         self.pending_start.timeout.connect(self.start_take)
 
-        outer = QVBoxLayout(self)
-        outer.addWidget(heading("Record"))
+        layout = QVBoxLayout(self)      # the window scrolls all of it under the heading and message
+        layout.addWidget(heading("Record"))
         self.banner = Banner()
-        outer.addWidget(self.banner)
-        # The rest scrolls under the message: on a small screen (1024x600) a long message, such
-        # as the disk being full, is never squeezed or pushed off the page.
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
-        scroll.setWidget(body)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.NoFrame)
-        scroll.setFocusPolicy(Qt.NoFocus)
-        outer.addWidget(scroll, 1)
-        self.position = QLabel("")
-        self.position.setAccessibleName("Prompt position")
-        layout.addWidget(self.position)
-        self.kind_note = note("")
-        layout.addWidget(self.kind_note)
-        self.prompt_label = QLabel("")
-        self.prompt_label.setObjectName("prompt")
-        self.prompt_label.setWordWrap(True)
-        self.prompt_label.setMinimumHeight(150)
-        self.prompt_label.setAlignment(Qt.AlignLeft | Qt.AlignVCenter)
-        self.prompt_label.setAccessibleName("Sentence to read")
-        layout.addWidget(self.prompt_label)
+        layout.addWidget(self.banner)
+        self.skips = SkipAndFind(self)
+        self.prompt_view = PromptView()
+        self.position, self.kind_note = self.prompt_view.position, self.prompt_view.kind_note
+        self.prompt_label, self.find_button = self.prompt_view.prompt_label, self.prompt_view.find_button
+        self.find_button.clicked.connect(self.skips.open_jump)
+        layout.addWidget(self.prompt_view)
         self.meter = LevelMeter()
         layout.addWidget(self.meter)
         self.state_label = QLabel("")
         self.state_label.setObjectName("heading")
+        self.state_label.setWordWrap(True)
         self.state_label.setAccessibleName("Recording state")
         layout.addWidget(self.state_label)
-        self.grade_label = QLabel("")
-        self.grade_label.setObjectName("heading")
-        self.grade_label.setAccessibleName("Take quality")
-        self.problems_label = note("")
-        self.problems_label.setAccessibleName("Take problems")
-        # room for four lines of advice, so the buttons below never jump around
-        self.problems_label.setMinimumHeight(4 * self.problems_label.fontMetrics().lineSpacing())
-        self.problems_label.setAlignment(Qt.AlignLeft | Qt.AlignTop)
-        layout.addWidget(self.grade_label)
-        layout.addWidget(self.problems_label)
-
-        buttons = QGridLayout()
-        self.record_button = self._button("Record (Space)", "Record or stop", self.toggle_record)
-        self.next_take_button = self._button("Stop and next (Enter)", "Stop and go to the next prompt",
-                                             self.stop_or_start_and_next)
-        self.prev_button = self._button("← Previous", "Previous prompt", lambda: self.move(-1))
-        self.next_button = self._button("Next →", "Next prompt", lambda: self.move(1))
-        self.again_button = self._button("Record again (R)", "Record this prompt again", self.record_again)
-        self.play_button = self._button("Play (P)", "Play the take", self.play)
-        self.cancel_button = self._button("Cancel take (Esc)", "Cancel the take in progress", self.cancel)
-        for i, button in enumerate((self.record_button, self.next_take_button, self.again_button,
-                                    self.play_button, self.prev_button, self.next_button,
-                                    self.cancel_button)):
-            buttons.addWidget(button, i // 4, i % 4)
-        self.continuous = QCheckBox("Continuous mode (C): stop after 1 second of silence and go on")
-        self.continuous.setAccessibleName("Continuous mode")
-        buttons.addWidget(self.continuous, 2, 0, 1, 4)
-        layout.addLayout(buttons)
-        self.progress_label = QLabel("")
+        self.take_view = TakeView()
+        self.grade_label, self.problems_label = self.take_view.grade, self.take_view.problems
+        self.controls = RecordControls()
+        slots = {"record_button": self.toggle_record, "next_take_button": self.stop_or_start_and_next,
+                 "again_button": self.record_again, "play_button": self.play,
+                 "prev_button": lambda: self.move(-1), "next_button": lambda: self.move(1),
+                 "cancel_button": self.cancel, "skip_button": self.skips.toggle_skip,
+                 "undo_skip_button": self.skips.undo_skip}
+        for attr, button in self.controls.buttons().items():
+            setattr(self, attr, button)
+            button.clicked.connect(slots[attr])
+        self.continuous_box, self.tone_box = self.controls.continuous_box, self.controls.tone_box
+        self.continuous_box.toggled.connect(self._continuous_toggled)
+        layout.addWidget(self.controls)     # the buttons high up (no scrolling at 1024x600); the
+        layout.addWidget(self.take_view)    # grade under them, so its words never move them
+        layout.addWidget(self.controls.switches)
+        self.progress_label = QLabel("", wordWrap=True)
         self.progress_label.setAccessibleName("Progress")
         layout.addWidget(self.progress_label)
-        help_label = note(KEY_HELP)
-        help_label.setAccessibleName("Keyboard keys")
-        layout.addWidget(help_label)
+        self.goal = GoalMeter()
+        layout.addWidget(self.goal)
+        layout.addWidget(key_help())
         layout.addStretch(1)
         context.status.connect(self._on_status)
         context.speaker_changed.connect(lambda _s: self._forget_speaker())
-
-    def _button(self, text: str, name: str, slot) -> QPushButton:
-        button = QPushButton(text)
-        button.setAccessibleName(name)
-        button.clicked.connect(slot)
-        return button
 
     # state ---------------------------------------------------------------------------
     @property
     def recording(self) -> bool:
         return self.writer is not None
+
+    @property
+    def continuous(self) -> bool:
+        """Continuous mode (the window remembers it across launches: continuous_changed)."""
+        return self.continuous_box.isChecked()
+
+    @continuous.setter
+    def continuous(self, on: bool) -> None:
+        self.continuous_box.setChecked(bool(on))
+
+    @property
+    def grade_tone(self) -> bool:
+        """Whether each grade is also sounded by a short tone."""
+        return self.tone_box.isChecked()
+
+    @grade_tone.setter
+    def grade_tone(self, on: bool) -> None:
+        self.tone_box.setChecked(bool(on))
+
+    def _continuous_toggled(self, on: bool) -> None:
+        if not on:      # off: nothing starts or moves on by itself any more
+            self.pending_start.stop()
+            self._awaiting, self.waiting_to_redo = None, False
+            self._show_state()
+        self.continuous_changed.emit(on)
 
     def prompts(self) -> list[Prompt]:
         try:
@@ -137,38 +138,18 @@ class RecordPage(QWidget):
         prompt, speaker = self.prompt(), self.context.speaker
         return speaker.current_take(prompt.id) if prompt and speaker else None
 
+    def skipped(self) -> set[str]:
+        speaker = self.context.speaker
+        return speaker.skipped() if speaker is not None else set()
+
     def _forget_speaker(self) -> None:
         self._speaker_id = None
-        self._space_warned = False
-
-    # disk space ----------------------------------------------------------------------
-    def _still_to_record(self) -> tuple[int, float | None]:
-        """(prompts with no take yet, average take length so far) for the space figures."""
-        speaker = self.context.speaker
-        if speaker is None:
-            return 0, None
-        progress = speaker.progress()
-        # a few takes (one of them cut short) say little about the rest: a typical length until then
-        avg = progress.seconds_recorded / progress.prompts_done if progress.prompts_done >= 5 else None
-        return progress.prompts_total - progress.prompts_done, avg
+        self.space.warned = False
+        self.skips.forget_undo()
+        self.take_view.show_last(0, None)
 
     def check_space(self) -> bool:
-        """Before a take: False (and the reason shown) when the disk is too full to record; a
-        warning, once, when the rest of the script will not fit."""
-        speaker = self.context.speaker
-        if speaker is None:
-            return True
-        found = recording_space_check(speaker.folder, *self._still_to_record())
-        if found is None:
-            return True
-        kind, text = found
-        if kind == "error":
-            self.banner.show_message(text, "error")
-            return False
-        if not self._space_warned:
-            self._space_warned = True
-            self.banner.show_message(text, "warning")
-        return True
+        return self.space.check()
 
     def page_shown(self) -> None:
         speaker = self.context.speaker
@@ -196,64 +177,59 @@ class RecordPage(QWidget):
         self.record_button.setFocus()
 
     def refresh(self) -> None:
-        prompts = self.prompts()
         prompt = self.prompt()
+        skipped = prompt is not None and prompt.id in self.skipped()
+        self.prompt_view.show_prompt(prompt, self.index, len(self.prompts()), skipped)
         if prompt is None:
-            self.position.setText("")
-            self.prompt_label.setText("No prompts yet: choose a speaker (Ctrl+1).")
             self.state_label.setText("")
             return
-        language = LANGUAGE_NAMES.get(prompt.language, prompt.language)
-        self.position.setText(f"{self.index + 1} of {len(prompts)}    ·    {prompt.id}    ·    {language}")
-        self.kind_note.setText("Your own message: it is kept exactly as you record it." if prompt.is_message
-                               else "")
-        self.prompt_label.setText(prompt.text)
-        self.prompt_label.setAccessibleDescription(prompt.text)
+        self.skip_button.setText("Say it after all (S)" if skipped else "I can't say this one (S)")
+        self.skip_button.setAccessibleName("Bring this sentence back" if skipped else "Skip this sentence")
         self._show_state()
         self._show_take(self.current_take())
+        last = self.take_view.last_take
+        if last is not None and last.prompt_id == prompt.id:
+            self.take_view.show_last(0, None)       # it is the one on screen now
         self._show_progress()
 
     def _show_state(self, captured_s: float = 0.0) -> None:
         if self.recording:
             text = f"● Recording… {captured_s:.1f} s  (Space to stop)"
+        elif self._awaiting is not None:
+            text = f"{CHECKING}: the next one starts when it is done…  (Esc to pause)"
+        elif self.waiting_to_redo:
+            text = REDO_ASK
         elif self.pending_start.isActive():
-            text = "Next take starts in a moment… (Esc to pause)"
+            text = "Next take starts in a moment…  (Esc to pause)"
         else:
             text = "Ready: press Space to record"
         self.state_label.setText(text)
-        self.state_label.setStyleSheet("color: #b3261e;" if self.recording else "")
+        red = self.recording or self.waiting_to_redo
+        self.state_label.setStyleSheet("color: #b3261e;" if red else "")
         self.state_label.setAccessibleDescription(text)
         self.record_button.setText("■ Stop (Space)" if self.recording else "● Record (Space)")
 
     def _show_take(self, take: Take | None) -> None:
         if take is None:
-            self.grade_label.setText("No take yet")
-            self.grade_label.setStyleSheet("")
-            self.problems_label.setText("")
-            return
-        if take.id in self._checking:
-            self.grade_label.setText("… Checking the take")
-            self.grade_label.setStyleSheet("")
-            self.problems_label.setText("")
-            return
-        text, colour = grade_label(take.grade)
-        extra = "  (cut off: recording stopped early)" if take.interrupted else ""
-        self.grade_label.setText(f"{text}{extra}    {take.duration_s:.1f} s")
-        self.grade_label.setStyleSheet(f"color: {colour};")
-        problems = (take.quality or {}).get("problems") or []
-        self.problems_label.setText("\n".join(f"• {p.get('message', '')}" for p in problems)
-                                    or ("Nothing to fix." if take.quality else ""))
-        self.grade_label.setAccessibleDescription(self.grade_label.text())
-        self.problems_label.setAccessibleDescription(self.problems_label.text())
+            self.take_view.show_none()
+        elif take.id in self._checking:
+            self.take_view.show_checking()
+        else:
+            self.take_view.show_take(take)
 
     def _show_progress(self) -> None:
         speaker = self.context.speaker
         if speaker is None:
             return
-        progress = speaker.progress()
-        self.progress_label.setText(
-            f"Done: {progress.prompts_done} of {progress.prompts_total} prompts    ·    "
-            f"{progress.minutes_recorded:.1f} minutes recorded    ·    {progress.red_takes} to redo")
+        p = speaker.progress()
+        parts = [f"Done: {p.prompts_done} of {p.prompts_total} sentences"]
+        if p.red_takes:
+            parts.append(f"{p.red_takes} to redo")
+        if p.skipped:
+            parts.append(f"{p.skipped} skipped")
+        self.progress_label.setText("    ·    ".join(parts))
+        self.progress_label.setAccessibleDescription(self.progress_label.text())
+        self.goal.show_progress(p)
 
     # actions -------------------------------------------------------------------------
     def start_take(self) -> None:
@@ -270,7 +246,7 @@ class RecordPage(QWidget):
         except (AudioDeviceError, BankError, OSError) as exc:
             self.banner.show_message(str(exc), "error")
             return
-        auto = AutoStop(silence_s=1.0) if self.continuous.isChecked() else None
+        auto = AutoStop(silence_s=1.0) if self.continuous else None
         try:
             self.context.recorder.start_capture(writer, auto_stop=auto,
                                                 noise_floor_dbfs=self.context.noise_floor_dbfs)
@@ -279,13 +255,15 @@ class RecordPage(QWidget):
             self.banner.show_message(str(exc), "error")
             return
         self.writer = writer
+        self._awaiting, self.waiting_to_redo = None, False
         self._error_shown = False
-        if self.banner.kind in ("error", "ok"):
+        if self.banner.kind in ("error", "ok", "info"):     # "Take cancelled" is stale once a take starts
             self.banner.clear_message()
         self._show_state()
 
     def stop_take(self, advance: bool = False, interrupted: bool = False) -> Take | None:
-        """Finish the take (kept on disk), start its check, and optionally move on."""
+        """Finish the take (kept on disk) and start its check. `advance`: go to the next prompt,
+        at once; in continuous mode only once the check says the take is usable."""
         writer, self.writer = self.writer, None
         if writer is None:
             return None
@@ -306,14 +284,28 @@ class RecordPage(QWidget):
             self.banner.show_message("Nothing was recorded. Check the microphone and press Space.", "warning")
         else:
             self._checking.add(take.id)
+            self.skips.unskip_quietly(take.prompt_id)   # it was said after all
             self.checker.check(self.context.speaker, take)
             self.take_saved.emit(take)
-        if advance and self.index < len(self.prompts()) - 1:
-            self.index += 1
-            if self.continuous.isChecked():
-                self.pending_start.start(self.continuous_pause_ms)
+        if advance and take is not None and self.continuous and not interrupted:
+            self._awaiting = take.id
+        elif advance:
+            self._advance()
         self.refresh()
         return take
+
+    def next_index(self) -> int | None:
+        """The next prompt after this one that is not skipped."""
+        prompts, skipped = self.prompts(), self.skipped()
+        return next((i for i in range(self.index + 1, len(prompts)) if prompts[i].id not in skipped), None)
+
+    def _advance(self) -> None:
+        nxt = self.next_index()
+        if nxt is None:
+            return
+        self.index = nxt
+        if self.continuous:
+            self.pending_start.start(self.continuous_pause_ms)
 
     def toggle_record(self) -> None:
         if self.recording:
@@ -327,12 +319,21 @@ class RecordPage(QWidget):
         else:
             self.start_take()
 
-    def move(self, delta: int) -> None:
+    def stop_waiting(self) -> bool:
+        """The person takes over: nothing starts or moves on by itself. False while recording."""
         if self.recording:
             self.banner.show_message("Stop the take first: press Space (or Esc to cancel it).", "warning")
-            return
+            return False
         self.pending_start.stop()
-        self.index = max(0, min(self.index + delta, len(self.prompts()) - 1))
+        self._awaiting, self.waiting_to_redo = None, False
+        return True
+
+    def move(self, delta: int) -> None:
+        if self.stop_waiting():
+            self.go_to_index(self.index + delta)
+
+    def go_to_index(self, index: int) -> None:
+        self.index = max(0, min(index, len(self.prompts()) - 1))
         self.refresh()
 
     def go_to_prompt(self, prompt_id: str) -> None:
@@ -348,8 +349,9 @@ class RecordPage(QWidget):
         self.start_take()
 
     def cancel(self) -> None:
-        if self.pending_start.isActive():
+        if self.pending_start.isActive() or self._awaiting is not None:
             self.pending_start.stop()
+            self._awaiting = None
             self.banner.show_message("Continuous mode paused. Press Space to record.", "info")
         if self.writer is not None:
             writer, self.writer = self.writer, None
@@ -369,6 +371,9 @@ class RecordPage(QWidget):
 
     def handle_key(self, event: QKeyEvent) -> bool:
         """Called for every key press while this page is showing; True = used."""
+        if event.key() == Qt.Key_F and event.modifiers() == Qt.ControlModifier:
+            self.skips.open_jump()      # Ctrl+F too, as everywhere else
+            return True
         if event.modifiers() & (Qt.ControlModifier | Qt.AltModifier | Qt.MetaModifier):
             return False
         if event.isAutoRepeat():        # a held key must not start and stop takes
@@ -377,7 +382,8 @@ class RecordPage(QWidget):
             Qt.Key_Space: self.toggle_record, Qt.Key_Return: self.stop_or_start_and_next,
             Qt.Key_Enter: self.stop_or_start_and_next, Qt.Key_Left: lambda: self.move(-1),
             Qt.Key_Right: lambda: self.move(1), Qt.Key_R: self.record_again, Qt.Key_P: self.play,
-            Qt.Key_Escape: self.cancel, Qt.Key_C: self.continuous.toggle,
+            Qt.Key_Escape: self.cancel, Qt.Key_C: self.continuous_box.toggle, Qt.Key_F: self.skips.open_jump,
+            Qt.Key_S: self.skips.toggle_skip, Qt.Key_U: self.skips.undo_skip, Qt.Key_T: self.tone_box.toggle,
         }
         action = actions.get(event.key())
         if action is None:
@@ -417,16 +423,35 @@ class RecordPage(QWidget):
         if self.banner.kind == "error" and take is None:
             return          # stop_take already said why the take could not be kept
         if isinstance(failed, DiskFullError):
-            text = recording_stopped_message(take.duration_s if take else None, *self._still_to_record(),
-                                             failed.errno)
+            text = self.space.stopped_message(take.duration_s if take else None, failed.errno)
         self.banner.show_message(text, "error")
         self._error_shown = True
 
     def _on_checked(self, take: Take, error: str | None) -> None:
+        """A take's grade is in: show it (or, when the page has moved on, say it under the new
+        sentence), sound it if asked, and in continuous mode go on, or wait after a ✗ Redo."""
         self._checking.discard(take.id)
         if error and self.banner.kind != "error":     # a note on the check never hides an error
             self.banner.show_message(error, "warning")
+        if self.grade_tone and take.grade:
+            problem = grade_tone.play_grade(take.grade)
+            if problem and self.banner.kind != "error":
+                self.banner.show_message(problem, "warning")
         current = self.current_take()
         if current is not None and current.id == take.id:
             self._show_take(take)
+        else:
+            self.take_view.show_last(self._number_of(take), take)
+        if take.id == self._awaiting:
+            self._awaiting = None
+            if take.grade == "red":
+                self.waiting_to_redo = True             # waits: "record again?"
+            elif self.banner.kind != "error":
+                self._advance()
+                self.refresh()
+                self.take_view.show_last(self._number_of(take), take)
+        self._show_state()
         self._show_progress()
+
+    def _number_of(self, take: Take) -> int:
+        return next((i + 1 for i, p in enumerate(self.prompts()) if p.id == take.prompt_id), 0)

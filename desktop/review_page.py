@@ -1,119 +1,38 @@
-"""Page 4: every current take in a table; sort any column to bring the worst takes to the top."""
+"""Page 4: every current take in a table, worst first, with what to fix in words; large Play and
+Record-again buttons for the chosen take; sorting, a "only takes to redo" filter and the
+measurements (behind "Details"), all usable by pointer alone or keyboard alone."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
-
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QKeyEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHeaderView, QLabel, QPushButton,
+                               QTableView, QVBoxLayout, QWidget)
 
 from core.audio import playback
+from core.audio.advice import NOT_CHECKED, full_advice, grade_words, is_unusable, what_to_fix
 from core.audio.capture import AudioDeviceError
 from core.bank.store import BankError, Take
 from desktop.context import AppContext
-from desktop.style import GRADE_ORDER, grade_label
+from desktop.flow_layout import FlowLayout, together
+from desktop.review_widgets import (COLUMNS, DETAIL_COLUMNS, FIX_COLUMN, GRADE_COLUMN, SORTS, TEXT_COLUMN,
+                                    TakeTableModel)
+from desktop.style import grade_label
 from desktop.widgets import Banner, heading, note
 
-HELP = "↑ ↓: choose a take    Enter or P: play it    R: record it again    Click a column title to sort."
-
-
-@dataclass(frozen=True)
-class Column:
-    title: str
-    value: Callable[[Take], Any]          # what sorting uses (a number where it can be)
-    text: Callable[[Any], str] = lambda v: "" if v is None else str(v)
-
-
-def _q(key: str) -> Callable[[Take], Any]:
-    return lambda take: (take.quality or {}).get(key)
-
-
-def _fmt(pattern: str) -> Callable[[Any], str]:
-    return lambda v: "—" if v is None else pattern.format(v)
-
-
-def _clip_percent(take: Take) -> float | None:
-    value = _q("clipped_fraction")(take)
-    return None if value is None else 100.0 * value
-
-
-COLUMNS = [
-    Column("Prompt", lambda t: t.prompt_id),
-    Column("Text", lambda t: t.text),
-    Column("Grade", lambda t: GRADE_ORDER.get(t.grade or "", 3), lambda v: ""),
-    Column("SNR dB", _q("snr_db"), _fmt("{:.1f}")),
-    Column("Clip %", _clip_percent, _fmt("{:.2f}")),
-    Column("Peak dBFS", _q("peak_dbfs"), _fmt("{:.1f}")),
-    Column("LUFS", _q("loudness_lufs"), _fmt("{:.1f}")),
-    Column("Band kHz", lambda t: None if _q("bandwidth_hz")(t) is None else _q("bandwidth_hz")(t) / 1000,
-           _fmt("{:.1f}")),
-    Column("Lead s", _q("leading_silence_s"), _fmt("{:.2f}")),
-    Column("Trail s", _q("trailing_silence_s"), _fmt("{:.2f}")),
-    Column("Syll/s", _q("speaking_rate"), _fmt("{:.1f}")),
-    Column("Length s", lambda t: t.duration_s, _fmt("{:.1f}")),
-]
-GRADE_COLUMN = 2
-SNR_COLUMN = 3
-
-
-class TakeTableModel(QAbstractTableModel):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.takes: list[Take] = []
-
-    def set_takes(self, takes: list[Take]) -> None:
-        self.beginResetModel()
-        self.takes = list(takes)
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 (Qt names)
-        return 0 if parent.isValid() else len(self.takes)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.DisplayRole):  # noqa: N802
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return COLUMNS[section].title
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.DisplayRole):
-        if not index.isValid():
-            return None
-        take, column = self.takes[index.row()], COLUMNS[index.column()]
-        if index.column() == GRADE_COLUMN:
-            text, colour = grade_label(take.grade)
-            if take.interrupted:
-                text += " (cut off)"
-            if role in (Qt.DisplayRole, Qt.AccessibleTextRole):
-                return text
-            if role == Qt.ForegroundRole:
-                return QColor(colour)
-            return None
-        if role in (Qt.DisplayRole, Qt.AccessibleTextRole):
-            return column.text(column.value(take))
-        if role == Qt.ToolTipRole and index.column() == 1:
-            return take.text
-        if role == Qt.UserRole:
-            return column.value(take)
-        return None
-
-    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
-        """Numeric sort; takes with no value for the column always go last."""
-        value = COLUMNS[column].value
-        have = [t for t in self.takes if value(t) is not None]
-        missing = [t for t in self.takes if value(t) is None]
-        have.sort(key=value, reverse=order == Qt.DescendingOrder)
-        self.layoutAboutToBeChanged.emit()
-        self.takes = have + missing
-        self.layoutChanged.emit()
+HELP = "Keys: ↑ ↓ choose a take    P or Enter: play it    R: record it again    Alt + an underlined letter"
+PLAY_TEXT = "▶  Play (P)"
+RECORD_TEXT = "●  Record again (R)"
+NO_TAKES = "No takes yet. Record some on the Record page (Ctrl+3), then come back here."
+NOTHING_TO_REDO = "✓ Nothing to redo: every take can be used. Untick “Only takes to redo” to see them all."
+CHOOSE_FIRST = "Choose a take in the table first: click it, or use the arrow keys."
+BIG_BUTTON = "QPushButton { font-weight: bold; padding: 10px 18px; }"
 
 
 class ReviewPage(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
         self.context = context
+        self.all_takes: list[Take] = []
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Review your takes"))
         self.banner = Banner()
@@ -122,6 +41,25 @@ class ReviewPage(QWidget):
         self.summary.setAccessibleName("Summary")
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
+
+        controls = FlowLayout(spacing=16)       # wraps rather than widening the page
+        self.sort_combo = QComboBox()
+        self.sort_combo.setAccessibleName("Sort by")
+        for words, _column, _order in SORTS:
+            self.sort_combo.addItem(words)
+        self.sort_combo.setPlaceholderText("the column you clicked")
+        sort_label = QLabel("Sort &by:")
+        sort_label.setBuddy(self.sort_combo)
+        self.redo_only = QCheckBox("Only &takes to redo")
+        self.redo_only.setAccessibleName("Only takes to redo")
+        self.redo_only.setAccessibleDescription("Show only the takes graded ✗ Redo")
+        self.details = QCheckBox("&Details")
+        self.details.setAccessibleName("Details")
+        self.details.setAccessibleDescription("Show the measurement columns: noise, loudness, bandwidth, pace")
+        for widget in (together(sort_label, self.sort_combo), self.redo_only, self.details):
+            controls.addWidget(widget)
+        layout.addLayout(controls)
+
         self.model = TakeTableModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -133,38 +71,66 @@ class ReviewPage(QWidget):
         self.table.setSortingEnabled(True)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(36)
+        self.table.verticalHeader().setDefaultSectionSize(44)     # rows big enough to click or dwell on
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.Interactive)
-        header.resizeSection(1, 260)
+        header.setSectionResizeMode(TEXT_COLUMN, QHeaderView.Interactive)
+        header.resizeSection(TEXT_COLUMN, 300)
         header.setSortIndicator(GRADE_COLUMN, Qt.AscendingOrder)  # worst grades first
         layout.addWidget(self.table, 1)
+
+        buttons = FlowLayout()
+        self.play_button = QPushButton(PLAY_TEXT)
+        self.play_button.setAccessibleName("Play the chosen take")
+        self.record_button = QPushButton(RECORD_TEXT)
+        self.record_button.setAccessibleName("Record the chosen sentence again")
+        self.record_button.setAccessibleDescription("Goes to the Record page at this sentence; "
+                                                    "the old take is kept")
+        for button in (self.play_button, self.record_button):
+            button.setStyleSheet(BIG_BUTTON)
+            button.setMinimumSize(220, 60)
+            buttons.addWidget(button)
+        self.chosen_label = note("")
+        self.chosen_label.setAccessibleName("Chosen take")
+        layout.addWidget(self.chosen_label)
+        layout.addLayout(buttons)
         help_label = note(HELP)
         help_label.setAccessibleName("Keyboard keys")
         layout.addWidget(help_label)
+
+        self.play_button.clicked.connect(self.play_selected)
+        self.record_button.clicked.connect(self.rerecord_selected)
+        self.table.doubleClicked.connect(self._double_clicked)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._show_chosen())
+        self.sort_combo.currentIndexChanged.connect(self._sort_chosen)
+        header.sortIndicatorChanged.connect(self._sorted_by_header)
+        self.redo_only.toggled.connect(lambda _on: self._fill())
+        self.details.toggled.connect(self.show_details)
+        self.show_details(False)
 
     def page_shown(self) -> None:
         self.refresh()
         self.table.setFocus()
 
+    # filling the table ---------------------------------------------------------------------
     def refresh(self) -> None:
         speaker = self.context.speaker
+        if self.banner.kind == "error":
+            self.banner.clear_message()         # shown again below if it still fails
         if speaker is None:
-            self.model.set_takes([])
+            self.all_takes = []
+            self._fill()
             self.summary.setText("Choose a speaker first (Ctrl+1).")
             return
         try:
-            takes = list(speaker.current_takes().values())
+            self.all_takes = list(speaker.current_takes().values())
         except (BankError, OSError, ValueError) as exc:
-            self.banner.show_message(f"The takes could not be read ({exc}).", "error")
-            takes = []
-        self.model.set_takes(takes)
-        header = self.table.horizontalHeader()
-        self.model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
-        if takes:
-            self.table.selectRow(0)
+            self.banner.show_message(f"The takes could not be read ({exc}). Check that the bank's "
+                                     "disk is connected, then open this page again.", "error")
+            self.all_takes = []
+        self._fill()
+        takes = self.all_takes
         counts = {grade: sum(t.grade == grade for t in takes) for grade in ("green", "amber", "red")}
         unchecked = len(takes) - sum(counts.values())
         minutes = sum(t.duration_s for t in takes) / 60.0
@@ -175,15 +141,98 @@ class ReviewPage(QWidget):
                              + f"    ·    {minutes:.1f} minutes")
         self.summary.setAccessibleDescription(self.summary.text())
 
+    def _numbers(self) -> dict[str, int]:
+        try:
+            return {p.id: i for i, p in enumerate(self.context.prompts(), start=1)}
+        except (BankError, OSError, ValueError):
+            return {}
+
+    def _fill(self) -> None:
+        """Show the takes (only the red ones with the filter on), sorted as chosen, keeping the
+        chosen take chosen when it is still shown."""
+        before = self.selected_take()
+        keep = before.prompt_id if before is not None else None
+        shown = [t for t in self.all_takes if is_unusable(t.grade)] if self.redo_only.isChecked() else self.all_takes
+        self.model.set_takes(shown, self._numbers())
+        self.show_details(self.details.isChecked())     # a new model shows every column again
+        header = self.table.horizontalHeader()
+        self.model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        rows = [r for r, t in enumerate(self.model.takes) if t.prompt_id == keep]
+        if self.model.takes:
+            self.select_row(rows[0] if rows else 0)
+        self._show_chosen()
+
+    def select_row(self, row: int) -> None:
+        index = self.model.index(row, TEXT_COLUMN)
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+        self.table.scrollTo(index)
+
+    # sorting and details -------------------------------------------------------------------
+    def _sort_chosen(self, choice: int) -> None:
+        if 0 <= choice < len(SORTS):
+            _words, column, order = SORTS[choice]
+            self.table.sortByColumn(column, order)
+
+    def _sorted_by_header(self, column: int, order) -> None:
+        """A click on a column title: the "Sort by" box says so (or shows its placeholder)."""
+        matching = [i for i, (_w, c, o) in enumerate(SORTS) if c == column and o == order]
+        self.sort_combo.blockSignals(True)
+        self.sort_combo.setCurrentIndex(matching[0] if matching else -1)
+        self.sort_combo.blockSignals(False)
+        selected = self.selected_take()
+        if selected is not None:
+            self.table.scrollTo(self.model.index(self.model.takes.index(selected), TEXT_COLUMN))
+
+    def show_details(self, on: bool) -> None:
+        for column in DETAIL_COLUMNS:
+            self.table.setColumnHidden(column, not on)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(FIX_COLUMN, QHeaderView.Interactive if on else QHeaderView.Stretch)
+        if on:
+            header.resizeSection(FIX_COLUMN, 330)      # the measurements scroll in beside it
+        if self.details.isChecked() != on:
+            self.details.setChecked(on)
+
+    def visible_titles(self) -> list[str]:
+        return [c.title for i, c in enumerate(COLUMNS) if not self.table.isColumnHidden(i)]
+
+    # the chosen take -----------------------------------------------------------------------
     def selected_take(self) -> Take | None:
         rows = self.table.selectionModel().selectedRows()
         row = rows[0].row() if rows else self.table.currentIndex().row()
         return self.model.takes[row] if 0 <= row < len(self.model.takes) else None
 
+    def _show_chosen(self) -> None:
+        take = self.selected_take()
+        for button in (self.play_button, self.record_button):
+            button.setEnabled(take is not None)
+        if take is None:
+            text = (NOTHING_TO_REDO if self.redo_only.isChecked() and self.all_takes
+                    else NO_TAKES if not self.all_takes else CHOOSE_FIRST)
+        else:
+            advice = full_advice(take.quality)
+            fix = what_to_fix(take.quality, take.interrupted)
+            if fix == NOT_CHECKED:
+                advice = ["Not checked yet: the check runs by itself in a moment."]
+            elif not advice:
+                advice = [fix + "."]
+            text = f"“{take.text}”  —  {grade_words(take.grade)}. {advice[0]}"
+        self.chosen_label.setText(text)
+        self.chosen_label.setAccessibleDescription(text)
+
+    def _double_clicked(self, index) -> None:
+        self.select_row(index.row())
+        self.play_selected()
+
     def play_selected(self) -> None:
         take = self.selected_take()
         if take is None:
-            self.banner.show_message("Choose a take in the table first (arrow keys).", "warning")
+            self.banner.show_message(CHOOSE_FIRST, "warning")
+            return
+        if not take.raw_path.is_file():
+            self.banner.show_message("The recording of this take is no longer on the disk. Press "
+                                     "“Record again” to record the sentence once more.", "warning")
             return
         try:
             playback.play_file(take.raw_path)
@@ -192,14 +241,17 @@ class ReviewPage(QWidget):
 
     def rerecord_selected(self) -> None:
         take = self.selected_take()
-        if take is not None:
-            self.context.open_record_at.emit(take.prompt_id)
+        if take is None:
+            self.banner.show_message(CHOOSE_FIRST, "warning")
+            return
+        self.context.open_record_at.emit(take.prompt_id)
 
     def handle_key(self, event: QKeyEvent) -> bool:
         if event.modifiers() & (Qt.ControlModifier | Qt.AltModifier | Qt.MetaModifier) or event.isAutoRepeat():
             return False
-        actions = {Qt.Key_Return: self.play_selected, Qt.Key_Enter: self.play_selected,
-                   Qt.Key_P: self.play_selected, Qt.Key_R: self.rerecord_selected}
+        actions = {Qt.Key_P: self.play_selected, Qt.Key_R: self.rerecord_selected}
+        if self.table.hasFocus():       # elsewhere Enter presses the focused button or box
+            actions.update({Qt.Key_Return: self.play_selected, Qt.Key_Enter: self.play_selected})
         action = actions.get(event.key())
         if action is None:
             return False

@@ -1,4 +1,7 @@
-"""Page 2: measure the room's background noise before a session (3 s of silence)."""
+"""Page 2: measure the room's background noise before a session (3 s of silence). Speech or a
+sudden sound during the check is told apart from steady noise (core.audio.quality.check_room):
+the page says so and offers to measure again; a session started anyway is marked, so that its
+takes are checked against their own pauses rather than a spoiled figure."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
@@ -23,6 +26,7 @@ class RoomPage(QWidget):
         self.context = context
         self._sink: BufferSink | None = None
         self.verdict = None          # core.audio.quality.RoomVerdict after a check
+        context.session_started.connect(self._mark_session)
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Room check"))
         self.banner = Banner()
@@ -124,9 +128,8 @@ class RoomPage(QWidget):
         self.progress.hide()
         self._reset_buttons()
         try:
-            # imported here: scipy/pyloudnorm are slow to load and only needed now
-            from core.audio.measures import measure_noise_floor
-            from core.audio.quality import room_verdict
+            # imported here: scipy/pyloudnorm/RNNoise are slow to load and only needed now
+            from core.audio.quality import QualityThresholds, check_room
         except ImportError as exc:
             self.banner.show_message(f"The room check is not installed ({exc}). "
                                      "You can still record: choose Continue anyway.", "error")
@@ -135,31 +138,51 @@ class RoomPage(QWidget):
             return
         samples = sink.samples()
         try:
-            floor = measure_noise_floor(samples, self.context.recorder.sample_rate)
+            verdict = check_room(samples, self.context.recorder.sample_rate)
         except ValueError:
             self.banner.show_message("No sound came from the microphone. Check it is plugged in and "
                                      "chosen on the Speaker page (Ctrl+1), then press Enter.", "error")
             return
-        self.verdict = room_verdict(floor, room_tone=samples, sample_rate=self.context.recorder.sample_rate)
-        self.context.noise_floor_dbfs = float(floor)
-        self.context.room_ok = bool(self.verdict.ok)
+        self.verdict = verdict
+        # When speech or a sound spoiled the check, this is the level between the sounds: the best
+        # guess there is (continuous mode's silence detection uses it); takes trust their own pauses.
+        # Someone who talked all through it leaves no quiet between the sounds: the figure is then
+        # the voice's, and continuous mode would never hear the speech stop. So it is kept no higher
+        # than a quiet enough room's.
+        floor = float(verdict.noise_floor_dbfs)
+        if verdict.disturbed:
+            floor = min(floor, QualityThresholds().room_noise_floor_max_dbfs)
+        self.context.noise_floor_dbfs = floor
+        self.context.room_ok = bool(verdict.ok)
         self._reset_buttons()
-        if self.verdict.ok:
-            self.result.setText(f"✓ The room is quiet enough (background noise {floor:.0f} dBFS).")
-            self.advice.setText(self.verdict.message + "\nPress Enter to start recording.")
+        self.result.setText(verdict.headline)
+        if verdict.ok:
+            self.advice.setText(verdict.message + "\nPress Enter to start recording.")
             self.record_button.show()
             self.record_button.setFocus()
         else:
-            self.result.setText(f"! The room is too noisy (background noise {floor:.0f} dBFS).")
-            self.advice.setText(self.verdict.message + "\nPress Enter to check again, or Tab to "
+            self.advice.setText(verdict.message + "\nPress Enter to check again, or Tab to "
                                 "\"Continue anyway\" and Enter.")
             self.anyway_button.show()
             self.check_button.setFocus()
         self.result.setAccessibleDescription(self.result.text())
+        self.advice.setAccessibleDescription(self.advice.text())
 
     def _reset_buttons(self) -> None:
         self.check_button.setEnabled(True)
         self.check_button.setText("Check again" if self.verdict is not None else "Start room check")
+
+    def _mark_session(self, session) -> None:
+        """A session started after a disturbed room check: say so in it, so that its takes are
+        checked against their own pauses (core.bank.process)."""
+        speaker = self.context.speaker
+        if self.verdict is None or not self.verdict.disturbed or speaker is None:
+            return
+        session.room_disturbed = True
+        try:
+            speaker.save_session(session)
+        except (BankError, DiskFullError, OSError):
+            pass        # the takes still compare their own pauses with the room check's figure
 
     def begin_session(self) -> None:
         try:

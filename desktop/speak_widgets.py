@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QListWidget, QListWidgetItem, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGroupBox, QLabel, QListWidget,
+                               QListWidgetItem, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from core.diskspace import DiskFullError
 from core.runtime.gates import describe_status
 from core.speak.history import History, Said
 from core.speak.phrases import Phrase, PhraseBook, PhraseError
 from core.speak.prefs import SpeakPrefs
+from desktop.flow_layout import FlowLayout, together
+from desktop.widgets import lines_tall, set_available
 
 MAX_SHOWN_HISTORY = 200
+LIST_LINES = 3.5            # a list shows at least three of its lines at any text size (and a bit)
 
 
 def button(text: str, name: str, slot) -> QPushButton:
@@ -24,15 +27,33 @@ def button(text: str, name: str, slot) -> QPushButton:
     return widget
 
 
+def set_list_text_size(view: QListWidget, points: int) -> None:
+    """The list's text at `points`; lines_tall keeps room for LIST_LINES lines of it, so at 30 pt
+    the phrases do not shrink to one line on a small screen (the page scrolls instead)."""
+    view.setStyleSheet(f"font-size: {points}pt;")
+
+
 def labelled_list(text: str, name: str, description: str) -> tuple[QLabel, QListWidget]:
     view = QListWidget()
     view.setWordWrap(True)              # long sentences wrap instead of hiding behind a scroll bar
     view.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
     view.setAccessibleName(name)
     view.setAccessibleDescription(description)
+    lines_tall(view, LIST_LINES)
     label = QLabel(text)
+    label.setWordWrap(True)
     label.setBuddy(view)
     return label, view
+
+
+def buddy(text: str, widget: QWidget) -> QLabel:
+    label = QLabel(text)
+    label.setBuddy(widget)
+    return label
+
+
+def _explain(widget: QWidget, why: str) -> None:
+    set_available(widget, not why, why)
 
 
 class SpeakSettings(QWidget):
@@ -61,32 +82,29 @@ class SpeakSettings(QWidget):
         self.volume_slider.setMinimumWidth(160)
         self.volume_label = QLabel("100%")     # the value in words, not only the slider's position
         self.size_spin = QSpinBox()
-        self.size_spin.setAccessibleName("Text size")
+        self.size_spin.setAccessibleName("Size of typed text")
+        self.size_spin.setAccessibleDescription("The size of the text you type, the phrases and what was said")
         self.size_spin.setRange(min_pt, max_pt)
         self.size_spin.setSuffix(" pt")
+        self.enter_check = QCheckBox("Spea&k with Enter alone (Shift+Enter: new line)")
+        self.enter_check.setAccessibleName("Speak with Enter alone")
+        self.enter_check.setAccessibleDescription("When on, Enter says the text and Shift+Enter starts "
+                                                  "a new line; when off, Ctrl+Enter says it")
+        self.enter_check.setToolTip(self.enter_check.accessibleDescription())
         for spin in (self.speed_spin, self.size_spin):      # screen readers land on the inner box too
             spin.lineEdit().setAccessibleName(spin.accessibleName())
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        rows = [[("&Voice:", self.voice_combo)],
-                [("Sp&eed:", self.speed_spin), ("V&olume:", self.volume_slider), ("Text si&ze:", self.size_spin)]]
-        for row, items in enumerate(rows):
-            line = QHBoxLayout()
-            for text, widget in items:
-                label = QLabel(text)
-                label.setBuddy(widget)
-                line.addWidget(label)
-                line.addWidget(widget, 1 if widget is self.voice_combo else 0)
-                if widget is self.volume_slider:
-                    line.addWidget(self.volume_label)
-                line.addSpacing(12)
-            line.addStretch(1)
-            grid.addLayout(line, row, 0)
+        flow = FlowLayout(self, spacing=12)        # wraps rather than widening the page
+        flow.addWidget(together(buddy("&Voice:", self.voice_combo), self.voice_combo))
+        flow.addWidget(self.enter_check)
+        flow.addWidget(together(buddy("Sp&eed:", self.speed_spin), self.speed_spin))
+        flow.addWidget(together(buddy("V&olume:", self.volume_slider), self.volume_slider, self.volume_label))
+        flow.addWidget(together(buddy("Si&ze of typed text:", self.size_spin), self.size_spin))
         self._quiet = False
         self.voice_combo.currentIndexChanged.connect(self._changed)
         self.speed_spin.valueChanged.connect(self._changed)
         self.volume_slider.valueChanged.connect(self._changed)
         self.size_spin.valueChanged.connect(self._changed)
+        self.enter_check.toggled.connect(self._changed)
 
     def _changed(self, *_args) -> None:
         if not self._quiet:
@@ -101,12 +119,13 @@ class SpeakSettings(QWidget):
             self.speed_spin.setValue(prefs.speed)
             self.volume_slider.setValue(prefs.volume)
             self.size_spin.setValue(prefs.text_pt)
+            self.enter_check.setChecked(prefs.enter_speaks)
         finally:
             self._quiet = False
 
     def prefs(self, voice_id: str | None) -> SpeakPrefs:
         return SpeakPrefs(voice_id, round(self.speed_spin.value(), 2), self.volume_slider.value(),
-                          self.size_spin.value())
+                          self.size_spin.value(), self.enter_check.isChecked())
 
 
 class SpeedChecks:
@@ -152,6 +171,7 @@ class PhrasesBox(QGroupBox):
                                          "Enter says the chosen phrase; Delete removes it; "
                                          "Alt+Up and Alt+Down move it")
         self.list.itemActivated.connect(lambda _item: self.say_current())
+        self.list.currentRowChanged.connect(lambda _row: self._update_buttons())
         layout.addWidget(label)
         layout.addWidget(self.list, 1)
         self.say_button = button("Say phrase (Enter)", "Say the chosen phrase", self.say_current)
@@ -160,14 +180,10 @@ class PhrasesBox(QGroupBox):
         self.remove_button = button("&Remove (Delete)", "Remove the chosen phrase", self.remove_current)
         self.up_button = button("Up (Alt+Up)", "Move the chosen phrase up", lambda: self.move_current(-1))
         self.down_button = button("Down (Alt+Down)", "Move the chosen phrase down", lambda: self.move_current(1))
-        rows = [QHBoxLayout(), QHBoxLayout()]
-        for widget in (self.say_button, self.add_button):
-            rows[0].addWidget(widget)
-        for widget in (self.remove_button, self.up_button, self.down_button):
-            rows[1].addWidget(widget)
-        for row in rows:
-            row.addStretch(1)
-            layout.addLayout(row)
+        row = FlowLayout()
+        for widget in (self.say_button, self.add_button, self.remove_button, self.up_button, self.down_button):
+            row.addWidget(widget)
+        layout.addLayout(row)
         self._update_buttons()
 
     def set_book(self, book: PhraseBook | None) -> None:
@@ -188,11 +204,16 @@ class PhrasesBox(QGroupBox):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        has = self.book is not None
-        chosen = has and self.list.currentRow() >= 0 and bool(self.phrases)
-        self.add_button.setEnabled(has)
-        for widget in (self.say_button, self.remove_button, self.up_button, self.down_button):
-            widget.setEnabled(chosen)
+        row, count = self.list.currentRow(), len(self.phrases)
+        none = ("Choose a speaker first (Ctrl+1)." if self.book is None else
+                "There are no saved phrases yet: type one, then press “Add text as phrase” (Alt+A)."
+                if not count else "" if row >= 0 else "Choose a phrase in the list first.")
+        why_add = "Choose a speaker first (Ctrl+1)." if self.book is None else ""
+        set_available(self.add_button, not why_add, why_add)
+        _explain(self.say_button, none)
+        _explain(self.remove_button, none)
+        _explain(self.up_button, none or ("It is the first phrase already." if row == 0 else ""))
+        _explain(self.down_button, none or ("It is the last phrase already." if row == count - 1 else ""))
 
     def phrase_at(self, index: int) -> Phrase | None:
         return self.phrases[index] if 0 <= index < len(self.phrases) else None
@@ -272,10 +293,9 @@ class HistoryBox(QGroupBox):
         self.replay_button = button("Rep&lay (Enter)", "Play the chosen one again", self.replay_current)
         self.export_button = button("Save as &file… (Ctrl+S)", "Save what was said as a sound file",
                                     self.export_clicked.emit)
-        row = QHBoxLayout()
+        row = FlowLayout()
         row.addWidget(self.replay_button)
         row.addWidget(self.export_button)
-        row.addStretch(1)
         layout.addLayout(row)
         self._update_buttons()
 
@@ -295,8 +315,9 @@ class HistoryBox(QGroupBox):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        self.replay_button.setEnabled(bool(self.entries))
-        self.export_button.setEnabled(bool(self.entries))
+        why = "" if self.entries else "Nothing has been said yet."
+        _explain(self.replay_button, why)
+        _explain(self.export_button, why)
 
     def current(self) -> Said | None:
         row = self.list.currentRow()

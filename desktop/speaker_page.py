@@ -2,22 +2,32 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
+from core.audio.advice import what_to_fix
 from core.audio.capture import NO_MICROPHONE, AudioDeviceError
 from core.bank.store import BankError
 from core.diskspace import DiskFullError
+from core.speak.messages import MessageRecording, message_recordings
 from core.voices.erase import delete_speaker, speaker_files
 from desktop.consent_page import ConsentDialog, consent_row, consent_status
 from desktop.context import AppContext
-from desktop.widgets import Banner, confirm_delete, heading, note
+from desktop.flow_layout import FlowLayout
+from desktop.style import GRADES, UNCHECKED
+from desktop.widgets import Banner, confirm_delete, heading, lines_tall, note, set_available
 
+NO_SPEAKER_YET = "Create or choose a speaker first: type a name above and press Enter."
 LANGUAGE_CHOICES = [("Mandarin and English", ["zh", "en"]), ("Mandarin only", ["zh"]),
                     ("English only", ["en"])]
 MESSAGE_NOTE = ("Your own messages come first when you record. They are kept exactly as you "
                 "record them — say them the way you want them heard, for example \"I love you\" "
                 "or the names of the people close to you.")
+
+
+RECORD_AGAIN = "●  Record again"
+RECORD_FIRST = "●  Record it"
 
 
 class SpeakerPage(QWidget):
@@ -67,7 +77,7 @@ class SpeakerPage(QWidget):
         msg_layout.addWidget(note(MESSAGE_NOTE))
         self.message_list = QListWidget()
         self.message_list.setAccessibleName("Your messages")
-        self.message_list.setMinimumHeight(110)
+        lines_tall(self.message_list, 4)        # four messages, at any text size
         msg_layout.addWidget(self.message_list)
         row = QHBoxLayout()
         self.message_edit = QLineEdit()
@@ -81,9 +91,21 @@ class SpeakerPage(QWidget):
         self.remove_button.setAccessibleName("Remove selected message")
         self.remove_button.setToolTip("Removes it from the list; anything already recorded stays on disk.")
         self.remove_button.clicked.connect(self.remove_message)
+        self.record_again_button = QPushButton(RECORD_AGAIN)
+        self.record_again_button.setAccessibleName("Record the selected message again")
+        self.record_again_button.setAccessibleDescription("Goes to the Record page at this message; "
+                                                          "the old take is kept")
+        self.record_again_button.clicked.connect(self.record_message_again)
+        self.message_state = note("")
+        self.message_state.setAccessibleName("The selected message")
+        self.message_list.currentRowChanged.connect(lambda _row: self.show_message_state())
         row.addWidget(self.message_edit, 1)
         row.addWidget(self.add_button)
+        msg_layout.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(self.record_again_button)
         row.addWidget(self.remove_button)
+        row.addWidget(self.message_state, 1)
         msg_layout.addLayout(row)
         outer.addWidget(messages)
 
@@ -103,7 +125,7 @@ class SpeakerPage(QWidget):
         self.device_note.setAccessibleName("Microphone status")
         mic_layout.addWidget(self.device_note)
         outer.addWidget(mic)
-        row = QHBoxLayout()
+        row = FlowLayout()          # wraps at the largest text size on a small screen
         self.delete_button = QPushButton("Delete this speaker…")
         self.delete_button.setAccessibleName("Delete this speaker")
         self.delete_button.setAccessibleDescription("Delete every recording, voice and file of the "
@@ -115,7 +137,6 @@ class SpeakerPage(QWidget):
         self.next_button = QPushButton("Next: room check (Ctrl+2) →")
         self.next_button.setAccessibleName("Next: room check")
         self.next_button.clicked.connect(self.go_next)
-        row.addStretch(1)
         row.addWidget(self.next_button)
         outer.addLayout(row)
         outer.addStretch(1)
@@ -155,7 +176,8 @@ class SpeakerPage(QWidget):
         self.show_consent()
 
     def show_consent(self) -> None:
-        self.consent_button.setEnabled(self.context.speaker is not None)
+        for button in (self.consent_button, self.delete_button, self.next_button):
+            set_available(button, self.context.speaker is not None, NO_SPEAKER_YET)
         self.consent_note.setText(consent_status(self.context.speaker))
         self.consent_note.setAccessibleDescription(self.consent_note.text())
 
@@ -210,18 +232,60 @@ class SpeakerPage(QWidget):
         self.banner.show_message(f"Created {speaker.name}. Next: the room check (Ctrl+2).", "ok")
 
     # messages --------------------------------------------------------------------------
+    def page_shown(self) -> None:
+        self.refresh_messages()         # a message recorded since shows its new grade
+        if self.context.speaker is None:
+            self.name_edit.setFocus()   # nobody yet: the name comes first
+
     def refresh_messages(self) -> None:
+        """Each message with its grade in words; the chosen one stays chosen."""
+        current = self.message_list.currentItem()
+        keep = current.data(Qt.UserRole) if current is not None else None
         self.message_list.clear()
         speaker = self.context.speaker
-        enabled = speaker is not None
-        for widget in (self.message_edit, self.add_button, self.remove_button):
-            widget.setEnabled(enabled)
-        if speaker is None:
-            return
-        for prompt in speaker.messages():
-            item = QListWidgetItem(prompt.text)
-            item.setData(Qt.UserRole, prompt.id)
+        self.message_edit.setEnabled(speaker is not None)
+        self.add_button.setEnabled(speaker is not None)
+        self.recordings: dict[str, MessageRecording] = {}
+        for recording in message_recordings(speaker) if speaker is not None else []:
+            self.recordings[recording.message.id] = recording
+            item = QListWidgetItem(f"{recording.words}   —   {recording.message.text}")
+            item.setData(Qt.UserRole, recording.message.id)
+            grade = recording.take.grade if recording.take is not None else None
+            colour = GRADES.get("red" if recording.state == "missing" else grade or "", UNCHECKED)[1]
+            item.setForeground(QColor(colour if recording.take is not None else "#111111"))
             self.message_list.addItem(item)
+            if recording.message.id == keep:
+                self.message_list.setCurrentItem(item)
+        self.show_message_state()
+
+    def show_message_state(self) -> None:
+        """What the chosen message's recording means on the Speak page, and the button's words."""
+        item = self.message_list.currentItem()
+        recording = getattr(self, "recordings", {}).get(item.data(Qt.UserRole)) if item is not None else None
+        for button in (self.record_again_button, self.remove_button):
+            button.setEnabled(self.context.speaker is not None)     # without a choice they say what to do
+        if recording is None:
+            text = "Select a message to record it again or remove it." if self.message_list.count() else ""
+        elif recording.state == "none":
+            text = "Not recorded yet. Press “Record it” to record it now."
+        elif recording.usable:
+            text = "Plays on the Speak page when you type these words."
+        else:
+            fix = what_to_fix(recording.take.quality, recording.take.interrupted) \
+                if recording.state == "unusable" else "The recording file is missing"
+            text = f"Cannot be played as your own voice ({fix}). Press “Record again”."
+        self.record_again_button.setText(RECORD_FIRST if recording is not None and recording.state == "none"
+                                         else RECORD_AGAIN)
+        self.message_state.setText(text)
+        self.message_state.setAccessibleDescription(text)
+
+    def record_message_again(self) -> None:
+        item = self.message_list.currentItem()
+        if self.context.speaker is None or item is None:
+            self.banner.show_message("Select a message in the list first: click it, or use the arrow keys.",
+                                     "warning")
+            return
+        self.context.open_record_at.emit(item.data(Qt.UserRole))
 
     def add_message(self) -> None:
         if self.context.speaker is None:

@@ -6,6 +6,9 @@ from PySide6.QtGui import QFont
 BASE_PT = 14          # ordinary text, buttons
 HEADING_PT = 20
 PROMPT_PT = 32        # the sentence to read aloud
+# The person's text size (core.settings.TEXT_SIZES): ordinary text in points at each.
+TEXT_POINTS = {"normal": BASE_PT, "large": 17, "largest": 20}
+TEXT_SIZE_NAMES = {"normal": "Normal", "large": "Large", "largest": "Largest"}
 
 # Grades from core.audio.quality: colour AND a word/symbol, never colour alone.
 GRADES = {
@@ -16,8 +19,13 @@ GRADES = {
 GRADE_ORDER = {"red": 0, "amber": 1, "green": 2}   # worst first when sorted ascending
 UNCHECKED = ("… Not checked", "#555555")
 
-STYLE_SHEET = f"""
-* {{ font-size: {BASE_PT}pt; }}
+
+def style_sheet(text_size: str = "normal") -> str:
+    """The app's style at one of the text sizes: every font scales with it."""
+    base = TEXT_POINTS.get(text_size, BASE_PT)
+    heading, prompt = base + HEADING_PT - BASE_PT, round(base * PROMPT_PT / BASE_PT)
+    return f"""
+* {{ font-size: {base}pt; }}
 QWidget {{ color: #111111; }}
 QPushButton {{ padding: 8px 16px; border: 2px solid #5a5a5a; border-radius: 6px; background: #f2f2f2; }}
 QPushButton:hover {{ background: #e4e4e4; }}
@@ -26,14 +34,19 @@ QPushButton:focus, QComboBox:focus, QLineEdit:focus, QListWidget:focus, QTableVi
 QCheckBox:focus, QRadioButton:focus {{ border: 3px solid #0b57d0; }}
 QCheckBox {{ padding: 4px; border: 3px solid transparent; }}
 QCheckBox::indicator {{ width: 22px; height: 22px; }}
-QListWidget#nav {{ font-size: {BASE_PT + 2}pt; }}
+QListWidget#nav {{ font-size: {base + 2}pt; }}
 QListWidget#nav::item {{ padding: 10px; }}
 QListWidget#nav::item:selected {{ background: #0b57d0; color: white; }}
-QLabel#heading {{ font-size: {HEADING_PT}pt; font-weight: bold; }}
-QLabel#prompt {{ font-size: {PROMPT_PT}pt; }}
-QLabel#banner {{ padding: 10px; border-radius: 6px; border: 2px solid; }}
+QLabel#heading {{ font-size: {heading}pt; font-weight: bold; }}
+QLabel#prompt {{ font-size: {prompt}pt; }}
+QFrame#banner {{ padding: 2px; border-radius: 6px; border: 2px solid; }}
+QFrame#banner QLabel, QFrame#banner QScrollArea, QFrame#banner QScrollArea > QWidget > QWidget
+{{ background: transparent; border: none; }}
 QHeaderView::section {{ padding: 4px; font-weight: bold; }}
 """
+
+
+STYLE_SHEET = style_sheet()
 
 
 def grade_label(grade: str | None) -> tuple[str, str]:
@@ -41,7 +54,7 @@ def grade_label(grade: str | None) -> tuple[str, str]:
     return GRADES.get(grade or "", UNCHECKED)
 
 
-def base_font() -> QFont:
+def base_font(text_size: str = "normal") -> QFont:
     font = QFont()
-    font.setPointSize(BASE_PT)
+    font.setPointSize(TEXT_POINTS.get(text_size, BASE_PT))
     return font

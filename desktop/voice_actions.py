@@ -17,6 +17,7 @@ from typing import Callable
 from PySide6.QtCore import QProcess, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QWidget
 
+from core.speak.page_state import app_words
 from core.voices.export import export_voice
 from core.voices.package import SUFFIX, VoicePackageError
 from desktop.widgets import confirm_delete
@@ -45,7 +46,7 @@ class VoiceActionsBar(QWidget):
         self.confirm = lambda title, text: confirm_delete(self, title, text)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.export_button = self._button("&Export voice…", "Save the chosen voice as one file, "
+        self.export_button = self._button("Ex&port voice…", "Save the chosen voice as one file, "
                                           "to move it to another computer or keep it safe", self.export)
         self.import_button = self._button("&Import voice…", "Add a voice from a .voicebank file",
                                           self.import_voice)
@@ -54,6 +55,11 @@ class VoiceActionsBar(QWidget):
         for button in (self.export_button, self.import_button, self.delete_button):
             layout.addWidget(button)
         layout.addStretch(1)
+
+    @property
+    def importing(self) -> QProcess | None:
+        """The import under way (its button stays disabled until it ends), or None."""
+        return self._process
 
     def _button(self, text: str, description: str, slot) -> QPushButton:
         button = QPushButton(text, self)
@@ -89,7 +95,7 @@ class VoiceActionsBar(QWidget):
         try:
             path = export_voice(folder, Path(target), speaker_name=getattr(speaker, "name", None))
         except VoicePackageError as exc:
-            self.message.emit(str(exc), "error")
+            self.message.emit(app_words(str(exc)), "error")
             return None
         self.message.emit(f"The voice was saved as {path}. Copy this one file to move the voice; "
                           "on the other computer choose “Import voice…”.", "info")
@@ -115,17 +121,16 @@ class VoiceActionsBar(QWidget):
         process.start(program, args)
 
     def _imported(self, process: QProcess, code: int) -> None:
-        out = bytes(process.readAllStandardOutput()).decode("utf-8", "replace").strip()
         err = bytes(process.readAllStandardError()).decode("utf-8", "replace").strip()
         self._process = None
         self.import_button.setEnabled(True)
         process.deleteLater()
         if code == 0:
-            self.message.emit(out.splitlines()[-1] if out else "The voice was imported.", "info")
+            self.message.emit("The voice was imported. Choose it in the Voice list (Alt+V).", "ok")
             self.changed.emit()
         else:
             last = err.splitlines()[-1] if err else "the import stopped unexpectedly"
-            self.message.emit(last.removeprefix("voicebank voice: "), "error")
+            self.message.emit(app_words(last.removeprefix("voicebank voice: ")), "error")
 
     def delete(self) -> bool:
         from core.voices.erase import delete_voice
@@ -140,7 +145,7 @@ class VoiceActionsBar(QWidget):
         try:
             report = delete_voice(folder)
         except VoicePackageError as exc:
-            self.message.emit(str(exc), "error")
+            self.message.emit(app_words(str(exc)), "error")
             return False
         self.message.emit(f"The voice {folder.name} was deleted ({report.files} files).", "info")
         self.changed.emit()

@@ -16,8 +16,9 @@ from core.speak.voices import SpeakVoice
 
 
 class VoicePreloader(QObject):
-    status = Signal(str)        # what the page may show while nothing else is going on
-    failed = Signal(str)        # the voice could not be loaded: the worker's message
+    # the chosen voice in the worker, on each change: "loading", "ready", "failed" (with the
+    # worker's message) or "unknown" (no voice, or its files are missing)
+    state = Signal(str, str)
     details = Signal(dict)      # the loaded voice's fast paths and their checks (`fast_paths` status)
 
     def __init__(self, client: Callable[[], object], parent: QObject | None = None):
@@ -29,7 +30,8 @@ class VoicePreloader(QObject):
         self.loaded: str | None = None      # key of the voice the worker has ready
         self._loading: str | None = None
         self._wanted: SpeakVoice | None = None   # chosen while another was loading: loaded next
-        self._failed: str | None = None          # not asked again on every setting change
+        self._failures: dict[str, str] = {}      # key -> message; not asked again on every setting change
+        self._said: tuple[str, str] | None = None   # the state last announced, for its voice
 
     @staticmethod
     def key(voice: SpeakVoice) -> str:
@@ -42,9 +44,15 @@ class VoicePreloader(QObject):
         if self.job is not None:
             self._wanted = voice
             return False
-        if voice is None or voice.missing() or self.loaded == self.key(voice):
+        if voice is None or voice.missing():
+            self._announce("unknown", "", "")
             return False
-        if self._failed == self.key(voice) and not retry:
+        key = self.key(voice)
+        if self.loaded == key:
+            self._announce("ready", "", key)
+            return False
+        if key in self._failures and not retry:
+            self._announce("failed", self._failures[key], key)
             return False
         worker = self._client()
         if worker is not self._worker:
@@ -53,10 +61,16 @@ class VoicePreloader(QObject):
             worker.failed.connect(self._on_failed)
             worker.cancelled.connect(self._on_cancelled)
             worker.died.connect(self._on_died)
-        self._loading = self.key(voice)
+        self._loading = key
+        self._failures.pop(key, None)
         self.job = worker.submit("prepare_voice", voice.job_params())
-        self.status.emit("Getting your voice ready… You can type meanwhile.")
+        self._announce("loading", "", key)
         return True
+
+    def _announce(self, state: str, message: str, key: str) -> None:
+        if self._said != (state, key):
+            self._said = (state, key)
+            self.state.emit(state, message)
 
     def _on_result(self, job: str, data: dict) -> None:
         if job == self.job:
@@ -64,22 +78,28 @@ class VoicePreloader(QObject):
             if isinstance(data.get("fast_paths"), dict):
                 self.details.emit(data["fast_paths"])
             if not self._next():
-                self.status.emit("Ready. Type, then press Ctrl+Enter.")
+                self._announce("ready", "", self.loaded or "")
 
     def _on_failed(self, job: str, message: str) -> None:
         if job == self.job:
-            self.job, self._failed = None, self._loading
-            self.failed.emit(message)
-            self._next()
+            self.job = None
+            self._failures[self._loading or ""] = message
+            if not self._next():
+                self._announce("failed", message, self._loading or "")
 
     def _on_cancelled(self, job: str) -> None:
         if job == self.job:
             self.job = None
-            self._next()
+            if not self._next():
+                self._announce("unknown", "", "")
 
     def _next(self) -> bool:
+        """Load the voice chosen while another was loading; True when something was announced."""
+        if self._wanted is None:
+            return False
         wanted, self._wanted = self._wanted, None
-        return self.preload(wanted)
+        self.preload(wanted)
+        return True
 
     def _on_died(self, _message: str) -> None:
         self.job, self.loaded = None, None      # a new worker starts empty

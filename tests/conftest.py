@@ -14,6 +14,7 @@ def private_bank(tmp_path, monkeypatch):
     monkeypatch.setenv("VOICEBANK_MODELS", str(tmp_path / "models"))
     monkeypatch.setenv("VOICEBANK_CACHE", str(tmp_path / "cache"))    # fast-path gate verdicts
     monkeypatch.setenv("VOICEBANK_JOBS", str(tmp_path / "jobs"))
+    monkeypatch.setenv("VOICEBANK_CONFIG", str(tmp_path / "config"))   # window size, text size
     return home
 
 

@@ -14,7 +14,8 @@ PACKAGES = ("core", "desktop", "voicebank")
 
 # Lowest first. A module may import its own floor or a lower one, never a higher one.
 FLOORS: list[tuple[str, ...]] = [
-    ("core", "core.paths", "core.timefmt", "core.textcheck", "core.diskspace", "core.torchfile"),
+    ("core", "core.paths", "core.timefmt", "core.textcheck", "core.diskspace", "core.torchfile",
+     "core.settings"),
     ("core.audio", "core.text"),
     ("core.watermark",),
     ("core.engine",),

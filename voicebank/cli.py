@@ -20,13 +20,45 @@ def _bank(args):
     return bank
 
 
+def _speaker(args):
+    """The speaker `--speaker` names: the id, or the name the app shows."""
+    from core.bank.speaker_lookup import find_speaker
+    return find_speaker(_bank(args), args.speaker)
+
+
+NO_SCREEN = ("voicebank gui: there is no screen to show the window on (DISPLAY and WAYLAND_DISPLAY are "
+             "not set). Start it from the computer's own desktop, or over ssh with `ssh -X`; every other "
+             "command works without a screen (`voicebank --help`).")
+
+
+def no_screen() -> bool:
+    """On Linux, no display for the window: Qt would abort (exit 134) with a message about a
+    missing xcb library. QT_QPA_PLATFORM=offscreen (tests) or another platform needs none."""
+    import os
+    if not sys.platform.startswith("linux"):
+        return False
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0].strip().lower()
+    if platform and platform not in ("xcb", "wayland", "wayland-egl"):
+        return False
+    x11, wayland = os.environ.get("DISPLAY"), os.environ.get("WAYLAND_DISPLAY")
+    if platform == "xcb":
+        return not x11
+    if platform.startswith("wayland"):
+        return not wayland
+    return not (x11 or wayland)
+
+
 def cmd_gui(args) -> int:
+    if no_screen():
+        print(NO_SCREEN, file=sys.stderr)
+        return 2
     from desktop.app import main as gui_main
     argv = ["voicebank"] + (["--bank", args.bank] if args.bank else [])
     return gui_main(argv)
 
 
 def cmd_check(args) -> int:
+    from core.audio.cli_words import in_cli_words
     from core.audio.io import AudioFileError, read_audio
     from core.audio.quality import analyze, format_report
 
@@ -38,6 +70,8 @@ def cmd_check(args) -> int:
         try:
             clip = read_audio(name)
             report = analyze(clip.samples, clip.sample_rate, text=args.text)
+            for problem in report.problems:         # "press R" means nothing in a terminal
+                problem.message = in_cli_words(problem.message)
         except AudioFileError as exc:
             failed += 1
             results.append({"file": shown, "error": str(exc)})
@@ -131,12 +165,15 @@ def cmd_speakers(args) -> int:
         p = sp.progress()
         waiting = len(ungraded_takes(sp))
         unchecked += waiting
+        # done = a usable latest take (a ✗ Redo one is still to record); skipped prompts not counted
         print(f"{sp.id}\t{sp.name}\t{','.join(sp.info.languages)}\t"
-              f"{p.prompts_done}/{p.prompts_total} prompts\t{p.minutes_recorded:.1f} min"
+              f"{p.prompts_done}/{p.prompts_total} prompts\t{p.minutes_recorded:.1f} min usable"
+              + (f"\t{p.red_takes} to redo" if p.red_takes else "")
+              + (f"\t{p.skipped} skipped" if p.skipped else "")
               + (f"\t{waiting} not checked" if waiting else ""))
     if unchecked:
-        print(f"{unchecked} take(s) were never checked (the app stopped during their check). "
-              "`voicebank recheck` checks them now; the app also does when it starts.")
+        print(f"{unchecked} take(s) still need their check (the app stopped while checking them, or "
+              "older rules graded them). `voicebank recheck` checks them now; the app also does when it starts.")
     return 0
 
 
@@ -153,14 +190,16 @@ def cmd_recheck(args) -> int:
 
 
 def cmd_devices(args) -> int:
-    from core.audio.capture import AudioDeviceError, NO_MICROPHONE, list_input_devices
+    from core.audio.capture import AudioDeviceError, list_input_devices
+    from core.audio.cli_words import in_cli_words
     try:
         devices = list_input_devices()
     except AudioDeviceError as exc:
-        print(exc, file=sys.stderr)
+        print(f"voicebank devices: {in_cli_words(str(exc))}", file=sys.stderr)
         return 1
     if not devices:
-        print(NO_MICROPHONE, file=sys.stderr)
+        print("voicebank devices: no microphone was found. Plug one in (a USB headset works well), "
+              "then run `voicebank devices` again.", file=sys.stderr)
         return 1
     for dev in devices:
         print(f"{dev.index}\t{dev.label}\t{dev.channels} ch\t{dev.default_samplerate:.0f} Hz")
@@ -169,7 +208,7 @@ def cmd_devices(args) -> int:
 
 def cmd_export(args) -> int:
     from core.bank.export import export_dataset
-    summary = export_dataset(_bank(args).speaker(args.speaker), Path(args.out),
+    summary = export_dataset(_speaker(args), Path(args.out),
                              use_clean=not args.raw, include_red=args.include_red,
                              sample_rate=args.sample_rate)
     print(f"wrote {summary.clips} clips ({summary.seconds / 60:.1f} min) to {summary.folder}"
@@ -179,7 +218,7 @@ def cmd_export(args) -> int:
 
 def cmd_backup(args) -> int:
     from core.bank.export import backup_speaker
-    path = backup_speaker(_bank(args).speaker(args.speaker), Path(args.out))
+    path = backup_speaker(_speaker(args), Path(args.out))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 
@@ -205,9 +244,30 @@ def cmd_selftest(args) -> int:
     return 1 if run_selftest(record_s=args.record) else 0
 
 
+BANK_HELP = "the bank folder, e.g. on a USB stick (default: $VOICEBANK_HOME, or your user data folder)"
+
+
+def _subparsers(parser: argparse.ArgumentParser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):     # aliases list a parser twice
+                yield sub
+                yield from _subparsers(sub)
+
+
+def allow_global_options_anywhere(parser: argparse.ArgumentParser) -> None:
+    """`voicebank speakers --bank X` as well as `voicebank --bank X speakers`: every command also
+    takes --bank. SUPPRESS: given only before the command, the subcommand leaves it alone."""
+    for sub in _subparsers(parser):
+        if "--bank" not in sub._option_string_actions:
+            sub.add_argument("--bank", default=argparse.SUPPRESS, help=BANK_HELP)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from core.bank.speaker_lookup import SPEAKER_HELP
+
     parser = argparse.ArgumentParser(prog="voicebank", description="Bank your voice and speak in it, offline.")
-    parser.add_argument("--bank", help="the bank folder (default: your user data folder, or $VOICEBANK_HOME)")
+    parser.add_argument("--bank", help=BANK_HELP)
     parser.add_argument("--version", action="version", version=f"voicebank {app_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -219,19 +279,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("gui", help="start the desktop app").set_defaults(func=cmd_gui)
 
     p = sub.add_parser("check", help="print the quality report of audio files")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="audio files to check (WAV, FLAC, OGG, ...)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--text", help="what the recording says (enables the speaking-rate check)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("detect", help="tell whether audio files were made by voicebank (its watermark)")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="audio files to look for the watermark in")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_detect)
 
     p = sub.add_parser("denoise", help="write an RNNoise-cleaned copy of a recording")
-    p.add_argument("input", metavar="IN")
-    p.add_argument("output", metavar="OUT")
+    p.add_argument("input", metavar="IN", help="the recording to clean (it is never changed)")
+    p.add_argument("output", metavar="OUT", help="the cleaned copy to write (a new WAV file)")
     p.set_defaults(func=cmd_denoise)
 
     sub.add_parser("speakers", help="list the speakers in the bank").set_defaults(func=cmd_speakers)
@@ -240,16 +300,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("devices", help="list microphones").set_defaults(func=cmd_devices)
 
     p = sub.add_parser("export-dataset", help="write a speaker's takes as an LJSpeech-style dataset")
-    p.add_argument("--speaker", required=True)
-    p.add_argument("out", metavar="OUT_DIR")
+    p.add_argument("--speaker", required=True, help=SPEAKER_HELP)
+    p.add_argument("out", metavar="OUT_DIR", help="the folder to write metadata.csv and wavs/ into")
     p.add_argument("--raw", action="store_true", help="export the raw takes instead of the cleaned copies")
     p.add_argument("--include-red", action="store_true", help="also export takes graded red")
-    p.add_argument("--sample-rate", type=int, help="resample to this rate (default: keep 48000)")
+    p.add_argument("--sample-rate", type=int, metavar="HZ", help="resample to this rate (default: keep 48000)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("backup", help="zip a speaker's whole folder")
-    p.add_argument("--speaker", required=True)
-    p.add_argument("out", metavar="OUT.zip")
+    p.add_argument("--speaker", required=True, help=SPEAKER_HELP)
+    p.add_argument("out", metavar="OUT.zip", help="the zip file to write")
     p.set_defaults(func=cmd_backup)
 
     from core.runtime.speak_cli import add_speak_parser
@@ -266,9 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_consent_parser(sub)
 
     p = sub.add_parser("restore", help="restore a speaker from a backup zip")
-    p.add_argument("zip", metavar="BACKUP.zip")
+    p.add_argument("zip", metavar="BACKUP.zip", help="a zip made by `voicebank backup`")
     p.add_argument("--replace", action="store_true", help="replace a speaker of the same name (the old one is kept aside)")
     p.set_defaults(func=cmd_restore)
+    allow_global_options_anywhere(parser)
     return parser
 
 
@@ -335,6 +396,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:         # `voicebank speakers | head`: the reader has all it wanted
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -18,6 +19,8 @@ FLOOR_MIN_DBFS = -120.0     # digital silence reads as this, so no -inf reaches 
 WADA_RANGE_DB = (-20.0, 50.0)   # WADA over-reads above ~30 dB; past 50 dB it only means "very clean"
 NOISE_FRAME_S = 0.030           # room-tone frames (20-50 ms: long enough to average, short enough for a cough)
 TRIM_ABOVE_MEDIAN_DB = 6.0      # robust mean: frames louder than median + 6 dB (a cough, a click) are dropped
+LOUD_ABOVE_QUIET_DB = 10.0      # room check: frames this far above its quiet part are speech or a sound
+NEAR_LOUD_FRAMES = 2            # ...and this many frames each side are its edges, not the room
 
 
 # --------------------------------------------------------------------------- levels and noise floor
@@ -55,6 +58,43 @@ def measure_noise_floor(samples: np.ndarray, sample_rate: int) -> float:
     hop = max(1, int(round(NOISE_FRAME_S * sample_rate)))
     p = frame_powers(x, hop) if len(x) >= hop else np.array([np.mean(x * x)])
     return float(power_db(robust_mean_power(p)))
+
+
+@dataclass(frozen=True)
+class RoomTone:
+    """What the room check heard, told apart: the steady background, and what rose above it."""
+    floor_dbfs: float       # mean power of the steady part (the quiet frames), robust to a cough
+    quiet_s: float          # how much of the recording was that steady background
+    loud_s: float           # how much rose clearly above it (speech, a door, a knock)
+    loud_runs: int          # in how many separate stretches
+    voice_s: float          # of the loud part, how much RNNoise heard as a voice (0 without it)
+
+
+def room_tone(samples: np.ndarray, sample_rate: int, vad_prob: np.ndarray | None = None) -> RoomTone:
+    """Split a room-tone recording into its steady background and what rose above it.
+
+    30 ms frames more than LOUD_ABOVE_QUIET_DB above the quiet part (the 10th percentile of frame
+    levels) are "loud"; they and NEAR_LOUD_FRAMES on each side are left out of the floor. Steady
+    noise of any colour (a fan, a hum, hiss) hardly moves from frame to frame, so nothing is loud.
+    `vad_prob`: RNNoise's voice probability per 10 ms frame, to tell a voice from a bang.
+    """
+    x = np.nan_to_num(np.asarray(samples, np.float64).ravel())
+    if len(x) == 0:
+        raise ValueError("no samples: record some room tone first")
+    hop = max(1, int(round(NOISE_FRAME_S * sample_rate)))
+    p = frame_powers(x, hop) if len(x) >= hop else np.array([np.mean(x * x)])
+    pdb = power_db(p)
+    loud = pdb > np.percentile(pdb, 10) + LOUD_ABOVE_QUIET_DB
+    near = np.convolve(loud.astype(np.int8), np.ones(2 * NEAR_LOUD_FRAMES + 1, np.int8), "same") > 0
+    quiet = ~near
+    floor = float(power_db(robust_mean_power(p[quiet] if quiet.any() else p)))
+    voice_s = 0.0
+    if vad_prob is not None and loud.any():
+        per = max(1, int(round(NOISE_FRAME_S / 0.010)))        # 10 ms VAD frames per 30 ms frame
+        v = fit_frames(vad_prob, len(p) * per).reshape(len(p), per).max(axis=1)
+        voice_s = float(np.sum(loud & (v >= 0.5)) * hop / sample_rate)
+    return RoomTone(floor, float(quiet.sum() * hop / sample_rate), float(loud.sum() * hop / sample_rate),
+                    count_runs(loud, 1), voice_s)
 
 
 def describe_noise(samples: np.ndarray, sample_rate: int) -> str:

@@ -10,7 +10,8 @@ room tone before a session. Per take:
     at least 3 dB above the noise floor; far-above-floor frames with a weak VAD still count, so a
     voice RNNoise scores weakly is not lost;
   * noise floor = the session's room tone (`noise_floor_dbfs`, source "session"), or, without one,
-    the robust mean power of the take's own non-speech frames (source "file");
+    the robust mean power of the take's own non-speech frames (source "file"); when the two
+    disagree by more than 6 dB, or the room check was disturbed, the take's own (with a note);
   * SNR = (mean power over active frames - noise power) / noise power.
 WADA-SNR (Kim & Stern 2008) is reported as a second opinion only; it is not graded.
 
@@ -30,6 +31,7 @@ from core.audio import denoise
 from core.audio.measures import (FLOOR_MIN_DBFS, count_runs, describe_noise, fit_frames, frame_powers,
                                  loudness_lufs, power_db, robust_mean_power, syllable_count,
                                  text_language, voice_bandwidth, wada_snr)
+from core.audio.measures import room_tone as measure_room_tone
 
 SNR_RANGE_DB = (-20.0, 100.0)
 FRAME_S = 0.010                 # activity frames: RNNoise's 10 ms
@@ -38,6 +40,11 @@ ENERGY_MARGIN_DB = 3.0          # active frames must be this far above the floor
 LOUD_MARGIN_DB = 15.0           # ...and frames this far above it count with a weak VAD (>= 0.15)
 ENERGY_ONLY_MARGIN_DB = 6.0     # without RNNoise, energy alone with a wider margin
 MIN_NOISE_FRAMES = 10           # 100 ms of non-speech needed to measure the floor from the file
+FLOOR_DISAGREE_DB = 6.0         # the take's own pauses this far from the session floor: trust the take
+ROOM_IGNORE_S = 0.1             # room check: a click shorter than this is not worth a word
+ROOM_VOICE_S = 0.2              # ...this much voice (RNNoise) above the background means someone spoke
+ROOM_QUIET_ENOUGH_S = 1.5       # ...a short sound with this much steady room around it is left out
+GRADER = 2                      # 2: a disturbed room check no longer makes clean takes red
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,7 @@ class QualityReport:
     syllables: int | None = None
     dc_offset: float = 0.0
     vad_source: str = "rnnoise"         # "rnnoise" | "energy" (RNNoise missing)
+    grader: int | None = GRADER         # which rules graded it (None: before the rules had a number)
 
     def to_dict(self) -> dict:
         """JSON-safe dict: NaN/inf become None, numpy scalars become Python numbers."""
@@ -111,6 +119,7 @@ class QualityReport:
     def from_dict(cls, d: dict) -> "QualityReport":
         known = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in known}    # ignore keys from newer versions
+        kw.setdefault("grader", None)                       # graded before the rules had a number
         kw["problems"] = [p if isinstance(p, Problem) else Problem(**p) for p in kw.get("problems", [])]
         return cls(**kw)
 
@@ -134,6 +143,16 @@ class RoomVerdict:
     noise_floor_dbfs: float
     ok: bool
     message: str
+    headline: str = ""          # one line for the page: the verdict in a few words
+    disturbed: bool = False     # speech or a sudden sound spoiled the measurement: measure again
+
+
+SPOKEN = "someone speaking"
+SOUND = "a sudden sound (a door, a knock or a cough)"
+ROOM_DISTURBED_NOTE = ("The room check was probably disturbed (someone spoke, or there was a sudden sound), so "
+                       "this take was checked against the pauses in its own recording.")
+AFTER_ALL = ("Or continue anyway: each take is then checked against the pauses in its own "
+             "recording, so a good take is still marked good.")
 
 
 def room_verdict(noise_floor_dbfs: float, thresholds: QualityThresholds = QualityThresholds(), *,
@@ -145,7 +164,8 @@ def room_verdict(noise_floor_dbfs: float, thresholds: QualityThresholds = Qualit
     if floor <= th.room_noise_floor_max_dbfs:
         return RoomVerdict(floor, True,
                            f"The room is quiet enough: background noise at {floor:.0f} dBFS, so normal speech "
-                           f"should be about {implied:.0f} dB above it.")
+                           f"should be about {implied:.0f} dB above it.",
+                           f"✓ The room is quiet enough (background noise {floor:.0f} dBFS).")
     kind = (describe_noise(room_tone, sample_rate) if room_tone is not None and sample_rate
             else "background noise (often a fan, a fridge, a computer, traffic, or an electrical hum)")
     return RoomVerdict(floor, False,
@@ -153,15 +173,47 @@ def room_verdict(noise_floor_dbfs: float, thresholds: QualityThresholds = Qualit
                        f"Speech at a normal level would be only about {implied:.0f} dB above it, and a good "
                        f"take needs {th.snr_green_db:.0f} dB. Switch off what you can, close the windows, "
                        f"or move closer to the microphone, then test the room again. "
-                       f"You can also continue anyway: every take is still checked, and noisy ones are marked.")
+                       f"You can also continue anyway: every take is still checked, and noisy ones are marked.",
+                       f"! The room is too noisy (background noise {floor:.0f} dBFS).")
+
+
+def check_room(samples: np.ndarray, sample_rate: int,
+               thresholds: QualityThresholds = QualityThresholds()) -> RoomVerdict:
+    """The room check: steady noise is measured and judged (room_verdict); speech or a sudden
+    sound is told apart from it, left out, and, when it spoiled the measurement, named so that
+    the person can measure again. Raises ValueError when there are no samples."""
+    x = denoise.as_float_mono(samples).astype(np.float64)
+    try:
+        vad = denoise.voice_probability(x.astype(np.float32), sample_rate) if len(x) else None
+    except denoise.DenoiserUnavailable:
+        vad = None
+    tone = measure_room_tone(x, sample_rate, vad)
+    if tone.loud_s < ROOM_IGNORE_S:
+        return room_verdict(tone.floor_dbfs, thresholds, room_tone=x, sample_rate=sample_rate)
+    spoken = tone.voice_s >= ROOM_VOICE_S if vad is not None else (tone.loud_runs >= 3 and tone.loud_s >= 0.4)
+    if not spoken and tone.quiet_s >= ROOM_QUIET_ENOUGH_S:
+        # a short sound, and enough steady room around it: measured without it
+        verdict = room_verdict(tone.floor_dbfs, thresholds, room_tone=x, sample_rate=sample_rate)
+        verdict.message += f" It also heard {SOUND} and left it out of the measurement."
+        return verdict
+    heard = SPOKEN if spoken else SOUND
+    return RoomVerdict(tone.floor_dbfs, False,
+                       f"The room check heard {heard}, so it could not measure how quiet the room is. "
+                       + ("Ask everyone nearby to stay quiet" if spoken else "Wait until it is quiet again")
+                       + ", then check again. " + AFTER_ALL,
+                       "! Someone spoke during the room check" if spoken
+                       else "! A sudden sound during the room check", disturbed=True)
 
 
 # --------------------------------------------------------------------------- analysis
 
 def analyze(samples: np.ndarray, sample_rate: int, *, noise_floor_dbfs: float | None = None,
-            text: str | None = None, vad_prob: np.ndarray | None = None,
+            text: str | None = None, vad_prob: np.ndarray | None = None, room_disturbed: bool = False,
             thresholds: QualityThresholds = QualityThresholds()) -> QualityReport:
-    """Measure and grade one take (mono float samples nominally in [-1, 1])."""
+    """Measure and grade one take (mono float samples nominally in [-1, 1]). `noise_floor_dbfs`
+    is the session's room check; `room_disturbed`, that the room check heard speech or a sound
+    (the take's own pauses are then trusted). Either way, when the take's own pauses disagree
+    with the room check by more than FLOOR_DISAGREE_DB, the take's own figure is used, with a note."""
     th = thresholds
     sr = int(sample_rate)
     x = denoise.as_float_mono(samples).astype(np.float64)
@@ -212,8 +264,15 @@ def analyze(samples: np.ndarray, sample_rate: int, *, noise_floor_dbfs: float | 
     if noise_floor_dbfs is not None and math.isfinite(noise_floor_dbfs):
         floor = max(float(noise_floor_dbfs), FLOOR_MIN_DBFS)
         rep.noise_floor_source = "session"
-        # The room got louder since the room check (a fan came on): trust the take's own pauses.
-        if file_floor is not None and not fallback and file_floor > floor + 6.0:
+        own = file_floor is not None and not fallback
+        if own and (room_disturbed or file_floor < floor - FLOOR_DISAGREE_DB):
+            # Someone spoke or a door banged during the room check: its figure is too high, and
+            # would make every clean take look noisy. The take's own pauses are the truth.
+            rep.noise_floor_note = ROOM_DISTURBED_NOTE
+            floor = file_floor
+            rep.noise_floor_source = "file"
+        elif own and file_floor > floor + FLOOR_DISAGREE_DB:
+            # The room got louder since the room check (a fan came on): trust the take's own pauses.
             rep.noise_floor_note = (f"The pauses in this take ({file_floor:.0f} dBFS) are louder than the room "
                                     f"check ({floor:.0f} dBFS); SNR uses the take's own noise.")
             floor = file_floor

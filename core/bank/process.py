@@ -1,7 +1,8 @@
 """After a take is recorded: check its quality and write the RNNoise-cleaned copy beside it.
 
 A take whose check never finished (the app was killed, the power went) has no grade, or no
-cleaned copy; `recheck_ungraded` finds and checks them again when the app starts.
+cleaned copy; `recheck_ungraded` finds and checks them again when the app starts, as it does a
+take graded red "too noisy" by the older rules that trusted a disturbed room check.
 """
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ from core.audio import denoise as denoise_module
 from core.audio.denoise import DenoiserUnavailable, denoise, protect_clean_speech
 from core.audio.io import AudioFileError, read_audio, write_wav
 from core.audio.quality import Problem, QualityThresholds, analyze
+from core.bank.progress import graded_noisy_by_old_rules
 from core.bank.store import Bank, Speaker, Take
 from core.diskspace import RECORDING_ADVICE, RESERVE_BYTES, DiskFullError, ensure_space, reporting_disk_full
 
 
 def process_take(speaker: Speaker, take: Take,
                  thresholds: QualityThresholds = QualityThresholds()) -> Take:
-    """Fill in take.quality and take.cleaned; the raw WAV is only read, never written.
+    """Fill in take.quality and take.cleaned; the raw WAV is only read, never written. The take's
+    session gives the room check's noise floor (and whether the room check was disturbed).
 
     When the disk is too full for the cleaned copy, the take is still checked and its report
     saved (the raw recording is used instead of a cleaned one); then DiskFullError says so."""
@@ -32,6 +35,7 @@ def process_take(speaker: Speaker, take: Take,
         return take
     session = speaker.session(take.session_id) if take.session_id else None
     noise_floor = session.noise_floor_dbfs if session else None
+    disturbed = bool(session and session.room_disturbed)
     result = None
     try:
         # One RNNoise pass: its voice probability feeds the analysis, and the careful SNR from
@@ -40,7 +44,8 @@ def process_take(speaker: Speaker, take: Take,
     except DenoiserUnavailable:
         pass   # the raw take still counts; it is just not cleaned
     report = analyze(clip.samples, clip.sample_rate, noise_floor_dbfs=noise_floor, text=take.text,
-                     vad_prob=result.vad_prob if result else None, thresholds=thresholds)
+                     vad_prob=result.vad_prob if result else None, room_disturbed=disturbed,
+                     thresholds=thresholds)
     if clip.cut_off:    # the file lost its end (an interrupted copy): usable as far as it goes
         report.problems.append(Problem("file_cut_off", "amber", f"{clip.cut_off_message()} What is "
                                        "there is used; if the end of the sentence is missing, press R "
@@ -73,6 +78,8 @@ def needs_check(take: Take, *, can_clean: bool = True) -> bool:
     """True for a take whose check did not finish: no grade, or no cleaned copy although one
     was made (or can be made now that RNNoise is there)."""
     if take.quality is None or not take.grade:
+        return True
+    if graded_noisy_by_old_rules(take):
         return True
     if take.cleaned and not take.clean_path.exists():
         return True

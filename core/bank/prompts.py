@@ -44,6 +44,15 @@ def load_script(language: str) -> tuple[Prompt, ...]:
     return tuple(prompts)
 
 
+def interleave(scripts: list) -> list[Prompt]:
+    """Several scripts taken in turn, one prompt of each (a, b, a, b, ...); the longer one's
+    rest at the end. One script comes back as it is."""
+    out: list[Prompt] = []
+    for i in range(max((len(s) for s in scripts), default=0)):
+        out.extend(s[i] for s in scripts if i < len(s))
+    return out
+
+
 def guess_language(text: str) -> str:
     has_han = any("\u4e00" <= ch <= "\u9fff" for ch in text)
     has_latin = any(ch.isascii() and ch.isalpha() for ch in text)

@@ -30,7 +30,8 @@ from core.audio.wavstream import open_recording, recording_write_error
 from core.bank.files import read_json, write_json_atomic
 from core.diskspace import (MIN_FREE_TO_RECORD, RECORDING_ADVICE, DiskFullError, disk_full_error,
                             is_disk_full, recording_bytes, release_reserve, reporting_disk_full)
-from core.bank.prompts import MAX_MESSAGE_CHARS, Prompt, guess_language, load_script
+from core.bank.progress import Progress, count_progress, read_skipped, resume_index, write_skipped
+from core.bank.prompts import MAX_MESSAGE_CHARS, Prompt, guess_language, interleave, load_script
 from core.paths import default_bank_dir
 from core.textcheck import text_problem
 
@@ -73,6 +74,7 @@ class Session:
     device: str = ""
     noise_floor_dbfs: float | None = None
     room_ok: bool | None = None
+    room_disturbed: bool | None = None     # the room check heard speech or a sudden sound
 
 
 @dataclass
@@ -118,18 +120,6 @@ class Take:
 
     def save(self) -> None:
         write_json_atomic(self.meta_path, self.to_json(), failed="the details of this take could not be saved")
-
-
-@dataclass
-class Progress:
-    prompts_total: int
-    prompts_done: int
-    seconds_recorded: float
-    red_takes: int
-
-    @property
-    def minutes_recorded(self) -> float:
-        return self.seconds_recorded / 60.0
 
 
 class TakeWriter:
@@ -286,15 +276,25 @@ class Speaker:
                           failed="the list of your own messages could not be saved")
 
     def prompts(self) -> list[Prompt]:
-        """The user's messages first (they matter most), then each chosen script."""
-        out = list(self.messages())
+        """The user's messages first (they matter most), then the chosen scripts, taken in turn
+        (one Mandarin, one English, ...) so that a bilingual speaker records both from the start."""
+        scripts = []
         for language in self.info.languages:
             try:
-                out.extend(load_script(language))
+                scripts.append(load_script(language))
             except (OSError, ValueError) as exc:
                 raise BankError(f"The recording script for {language!r} is missing or damaged ({exc}). "
                                 "Reinstall voicebank to get it back; your recordings are not affected.") from exc
-        return out
+        return list(self.messages()) + interleave(scripts)
+
+    def skipped(self) -> set[str]:
+        """Prompts the person cannot say ("I can't say this one"): not asked for, not counted."""
+        return set(read_skipped(self.folder))
+
+    def set_skipped(self, prompt_id: str, skipped: bool = True) -> None:
+        """Skip a prompt, or (skipped=False) bring it back. Its takes, if any, are kept."""
+        ids = [i for i in read_skipped(self.folder) if i != prompt_id]
+        write_skipped(self.folder, ids + [prompt_id] if skipped else ids)
 
     # sessions ----------------------------------------------------------------
     def start_session(self, device: str = "", noise_floor_dbfs: float | None = None,
@@ -368,26 +368,13 @@ class Speaker:
                     sample_rate=info.samplerate, recovered=True, folder=wav.parent)
 
     def progress(self) -> Progress:
-        prompts = self.prompts()
-        done = 0
-        seconds = 0.0
-        red = 0
-        for prompt in prompts:
-            take = self.current_take(prompt.id)
-            if take is None:
-                continue
-            done += 1
-            seconds += take.duration_s
-            red += take.grade == "red"
-        return Progress(len(prompts), done, seconds, red)
+        """Counted in usable takes (✓ Good or ! Fair); skipped prompts are left out."""
+        return count_progress(self.prompts(), self.current_take, self.skipped())
 
     def first_unrecorded_index(self) -> int:
-        """Where a session resumes: the first prompt with no take (or the last one if all are done)."""
-        prompts = self.prompts()
-        for i, prompt in enumerate(prompts):
-            if not (self.folder / "takes" / prompt.id).is_dir() or not self.takes(prompt.id):
-                return i
-        return max(len(prompts) - 1, 0)
+        """Where a session resumes: the first prompt, not skipped, with no take or a ✗ Redo one
+        (or the last one when all are done)."""
+        return resume_index(self.prompts(), self.current_take, self.skipped())
 
     def leftover_parts(self) -> list[Path]:
         """Takes that were being recorded when the app died; shown to the user, never silently deleted."""

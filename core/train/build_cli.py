@@ -24,16 +24,23 @@ from core.timefmt import format_eta
 
 __all__ = ["add_build_parser", "cmd_build", "ProgressLine", "format_eta"]
 
+# What to do about missing base models and consent, in command-line words (the build's own
+# messages name the Build and Speaker pages, where most people meet them).
+CLI_GET_MODELS = ("Install the missing base models with `voicebank models download`, or, without internet, "
+                  "`voicebank models import FOLDER` (a GPT-SoVITS pretrained_models folder or a .zip of it).")
+
 STAGE_NAMES = {"features": "preparing recordings", "sovits": "training the sound (SoVITS)",
                "gpt": "training the speaking style (GPT)", "export": "saving the voice"}
 
 
 def add_build_parser(subparsers) -> argparse.ArgumentParser:
+    from core.bank.speaker_lookup import SPEAKER_HELP
+
     p = subparsers.add_parser(
         "build", help="build (fine-tune) a personal voice from a speaker's recordings",
         description="Fine-tune GPT-SoVITS v2 on a speaker's takes. Stopping (Ctrl+C) keeps the work "
                     "done; the same command resumes it.")
-    p.add_argument("--speaker", required=True, help="the speaker id (see `voicebank speakers`)")
+    p.add_argument("--speaker", required=True, help=SPEAKER_HELP)
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="where to train (default: a GPU if there is one)")
     p.add_argument("--gpus", type=int, metavar="N",
@@ -59,6 +66,26 @@ def add_build_parser(subparsers) -> argparse.ArgumentParser:
 
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def cli_blockers(blockers: list[str], speaker_id: str) -> list[str]:
+    """The build's blockers in command-line words, the what-to-do about base models said once
+    (after the last missing model) rather than after each of them."""
+    from core.train.errors import GET_MODELS
+    from core.trust.consent import NEED_CONSENT
+
+    record = f"`voicebank consent --speaker {speaker_id} --record`"
+    out, last_model = [], None
+    for blocker in blockers:
+        if blocker == NEED_CONSENT:
+            blocker = (f"Record the consent statement first with {record}: the person whose voice "
+                       "is recorded reads it aloud once.")
+        elif blocker.endswith(GET_MODELS):
+            blocker, last_model = blocker[: -len(GET_MODELS)].rstrip(), len(out)
+        out.append(blocker)
+    if last_model is not None:
+        out[last_model] += " " + CLI_GET_MODELS
+    return out
 
 
 class ProgressLine:
@@ -139,12 +166,14 @@ def _path(value: str | None) -> Path | None:
 
 
 def cmd_build(args) -> int:
+    from core.train.errors import GET_MODELS
+    from core.bank.speaker_lookup import find_speaker
     from core.bank.store import Bank, BankError
     from core.voices.files import default_build_dir
 
     bank_arg = getattr(args, "bank", None)
     try:
-        speaker = Bank(Path(bank_arg) if bank_arg else None).speaker(args.speaker)
+        speaker = find_speaker(Bank(Path(bank_arg) if bank_arg else None), args.speaker)
     except BankError as exc:
         _say(f"voicebank build: {exc}")
         return 1
@@ -187,7 +216,7 @@ def cmd_build(args) -> int:
         blockers = tb.check_ready(cfg)
         if blockers:
             _say(f"voicebank build: {speaker.name}'s voice cannot be built yet:")
-            for blocker in blockers:
+            for blocker in cli_blockers(blockers, speaker.id):
                 _say(f"  - {blocker}")
             return 1
         minutes, takes = tb.usable_audio(speaker, include_red=args.include_red)
@@ -209,7 +238,7 @@ def cmd_build(args) -> int:
         _say("voicebank build: stopped. The work so far is saved; run the same command again to resume.")
         return 130
     except tb.BuildError as exc:
-        _say(f"voicebank build: {exc}")
+        _say(f"voicebank build: {str(exc).replace(GET_MODELS, CLI_GET_MODELS)}")
         if not args.zero_shot:
             _say("The work done so far is kept: run the same command again to continue.")
         return 1

@@ -11,8 +11,10 @@ from pathlib import Path
 
 
 def add_consent_parser(sub) -> None:
+    from core.bank.speaker_lookup import SPEAKER_HELP
+
     p = sub.add_parser("consent", help="show, record or add the speaker's consent statement")
-    p.add_argument("--speaker", required=True)
+    p.add_argument("--speaker", required=True, help=SPEAKER_HELP)
     p.add_argument("--language", choices=("zh", "en"), help="language of the statement (default: the speaker's first)")
     p.add_argument("--donor", metavar="NAME",
                    help="a relative donating their voice for the speaker: the donor's own name")
@@ -29,13 +31,14 @@ def _print_statement(text: str) -> None:
 
 def _record(speaker, text: str, language: str, role: str, name: str, patient: str):
     from core.audio.capture import AudioDeviceError, Recorder
+    from core.audio.cli_words import in_cli_words
     from core.trust.consent import ConsentWriter
 
     recorder = Recorder()
     try:
         recorder.open()
     except AudioDeviceError as exc:
-        raise SystemExit(f"voicebank consent: {exc}")
+        raise SystemExit(f"voicebank consent: {in_cli_words(str(exc))}")
     writer = ConsentWriter(speaker, text, language, recorder.sample_rate, role=role, name=name, patient=patient)
     try:
         recorder.start_capture(writer)
@@ -52,7 +55,7 @@ def _record(speaker, text: str, language: str, role: str, name: str, patient: st
     finally:
         recorder.close()
     if status.write_error:      # the disk filled up: the message says what is kept and what to do
-        print(f"voicebank consent: {status.write_error}", file=sys.stderr)
+        print(f"voicebank consent: {in_cli_words(str(status.write_error))}", file=sys.stderr)
     elif error:
         print(f"voicebank consent: the microphone stopped ({error}); what was recorded is kept if long enough.",
               file=sys.stderr)
@@ -60,13 +63,15 @@ def _record(speaker, text: str, language: str, role: str, name: str, patient: st
 
 
 def cmd_consent(args: argparse.Namespace) -> int:
+    from core.audio.cli_words import in_cli_words
+    from core.bank.speaker_lookup import find_speaker
     from core.bank.store import Bank
     from core.diskspace import DiskFullError, disk_full_message
     from core.trust.consent import (NOT_NUMBERS, ConsentError, NoSpeechError, current_consent,
                                     record_consent, statement)
 
     bank = Bank(Path(args.bank) if args.bank else None)
-    speaker = bank.speaker(args.speaker)
+    speaker = find_speaker(bank, args.speaker)
     language = args.language or (speaker.info.languages or ["en"])[0]
     role = "donor" if args.donor else "self"
     name = args.donor or speaker.name
@@ -123,7 +128,7 @@ def cmd_consent(args: argparse.Namespace) -> int:
             _print_statement(text)
             return 0
     except ConsentError as exc:
-        print(f"voicebank consent: {exc}", file=sys.stderr)
+        print(f"voicebank consent: {in_cli_words(str(exc))}", file=sys.stderr)
         return 1
     print(f"Consent kept: {record.duration_s:.1f} s in {record.folder}. The build compares your "
           "recordings with it.")

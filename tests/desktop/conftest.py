@@ -20,6 +20,7 @@ def private_bank(tmp_path, monkeypatch):
     """Each test gets its own bank folder; the user's real bank is never touched."""
     home = tmp_path / "bank"
     monkeypatch.setenv("VOICEBANK_HOME", str(home))
+    monkeypatch.setenv("VOICEBANK_CONFIG", str(tmp_path / "config"))   # never the user's settings
     return home
 
 

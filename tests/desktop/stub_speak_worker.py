@@ -5,7 +5,7 @@ Each sentence (split at . ! ? 。！？) becomes a short tone, announced by a pr
 `chunk` = its WAV, then the whole is written to params.out and a result follows.
 STUB_SCENARIO: ok (as above), slow (the first sentence, then nothing until cancelled), fail (an
 error event with a message for the user), prepare_fail (`prepare_voice` fails; `prepare_voice`
-otherwise answers at once). Chunks go to STUB_CHUNKS (a folder). Every command received is
+otherwise answers at once; STUB_PREPARE_MESSAGE: its message). Chunks go to STUB_CHUNKS (a folder). Every command received is
 appended to STUB_LOG.
 """
 import array
@@ -64,7 +64,8 @@ def speak(job, params):
 def prepare_voice(job, params):
     emit(job, "progress", stage="load", step=0, total=1, message="Loading the voice")
     if SCENARIO == "prepare_fail":
-        emit(job, "error", code="missing_file", message="The SoVITS voice model (.pth) is missing.")
+        emit(job, "error", code="missing_file",
+             message=os.environ.get("STUB_PREPARE_MESSAGE", "The SoVITS voice model (.pth) is missing."))
         return
     emit(job, "result", data={"loaded": True})
 

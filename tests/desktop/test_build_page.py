@@ -173,7 +173,7 @@ def test_missing_base_models_are_shown_with_what_to_do(build_window, qtbot, play
     window, page = build_window("ok", missing={"s2D2333k.pth"})
     text = page.models.label.text()
     assert "✗ gpt-sovits-v2: missing s2D2333k.pth\n" in text and "✓ chinese-hubert-base" in text
-    assert "A first version can be made already" in text
+    assert "The files for a first version (F) are installed" in text
     assert page.models.help.isVisible() and "voicebank models download" in page.models.help.text()
     assert not page.build_button.isEnabled() and page.zero_shot_button.isEnabled()
     qtbot.keyClick(page, Qt.Key_B)
@@ -193,10 +193,20 @@ def test_first_version_with_speaking_models_only(build_window, qtbot, played, tm
     assert played[-1].name == "sample.wav"
 
 
+def test_summary_never_promises_a_first_version_without_usable_audio():
+    only_red = build_support.AudioSummary(0.0, 0, 2).text()
+    assert "can be made already" not in only_red and "needs one usable recording" in only_red
+    assert "record them again on the Record page (Ctrl+3)" in only_red
+    assert "on the Record page (Ctrl+3)" in build_support.AudioSummary(0.2, 3, 1).text()
+    assert "can be made already" in build_support.AudioSummary(0.2, 3, 0).text()
+
+
 def test_nothing_recorded_yet(build_window, qtbot):
     window, page = build_window("ok", missing={"s2G2333k.pth"}, takes=False)
     assert "No recordings yet" in page.audio_label.text()
+    assert "can be made already" not in page.audio_label.text()
     assert not page.build_button.isEnabled() and not page.zero_shot_button.isEnabled()
+    assert "Record some prompts first" in page.build_button.toolTip()        # says why
     assert page.import_button.isEnabled() and window.focusWidget() is page.import_button
     qtbot.keyClick(page, Qt.Key_F)
     assert "Record some prompts first" in page.banner.text()

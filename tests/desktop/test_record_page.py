@@ -96,10 +96,10 @@ def test_continuous_mode_stops_on_silence_and_moves_on(make_window, qtbot):
     page = open_record_page(window, qtbot)
     page.continuous_pause_ms = 50
     qtbot.keyClick(page, Qt.Key_C)
-    assert page.continuous.isChecked()
+    assert page.continuous and page.continuous_box.isChecked()
     first = page.prompt()
     qtbot.keyClick(page, Qt.Key_Space)
-    qtbot.waitUntil(lambda: page.index == 1, timeout=10000)        # auto-stopped, advanced
+    qtbot.waitUntil(lambda: page.index == 1, timeout=CHECK_TIMEOUT_MS)   # auto-stopped, checked, advanced
     qtbot.waitUntil(lambda: page.recording, timeout=5000)          # and started the next one
     assert len(window.context.speaker.takes(first.id)) == 1
     qtbot.keyClick(page, Qt.Key_Escape)

@@ -55,16 +55,16 @@ def add_voice(speaker) -> Path:
 
 @pytest.fixture
 def speak_window(make_window, qtbot, tmp_path):
-    """speak_window(scenario, seconds=0) -> (window, page, player) on the Speak page."""
+    """speak_window(scenario, seconds=0, voice=True, **stub_env) -> (window, page, player) on the Speak page."""
     clients: list[WorkerClient] = []
 
-    def make(scenario: str = "ok", seconds: float = 0.0, voice: bool = True):
+    def make(scenario: str = "ok", seconds: float = 0.0, voice: bool = True, **env: str):
         window = make_window()
         if voice:
             add_voice(window.context.speaker)
         client = WorkerClient(window, program=sys.executable, arguments=["-u", str(STUB)],
                               environment={"STUB_SCENARIO": scenario, "STUB_LOG": str(tmp_path / "stub.log"),
-                                           "STUB_CHUNKS": str(tmp_path / "chunks")})
+                                           "STUB_CHUNKS": str(tmp_path / "chunks"), **env})
         clients.append(client)
         page = window.speak_page
         page.set_worker(client)
@@ -359,7 +359,15 @@ def test_every_control_is_named_and_reached_with_tab(speak_window, qtbot):
     unnamed = [w for w in controls if not w.accessibleName()]
     assert not unnamed, [type(w).__name__ + ":" + getattr(w, "text", lambda: "")() for w in unnamed]
     reachable = {w for w in controls if w.isVisible() and w.isEnabled() and w.focusPolicy() & Qt.TabFocus}
-    assert len(reachable) == 21          # 9 above the lists, 3 voice actions, 6 for phrases, 3 for what was said
+    assert sorted(w.accessibleName() for w in reachable) == sorted([
+        "Text to say", "Speak the text", "Speed checks", "Pronunciations of names and places",
+        "Save what was said as a sound file", "Add the typed text as a saved phrase",
+        "Voice", "Speak with Enter alone", "Speed", "Volume", "Size of typed text",    # above the lists
+        "Import voice", "Export voice", "Delete voice",                                 # voice actions
+        "Saved phrases", "Say the chosen phrase", "Move the chosen phrase up", "Remove the chosen phrase",
+        "What was said", "Play the chosen one again"])
+    down = next(w for w in controls if w.accessibleName() == "Move the chosen phrase down")
+    assert not down.isEnabled() and down.toolTip()      # the last phrase is chosen: it says why
     page.text_edit.setFocus()
     seen = set()
     for _ in range(60):
@@ -404,7 +412,8 @@ def test_voice_speed_volume_and_text_size_are_remembered_per_speaker(speak_windo
     page.volume_slider.setValue(60)
     qtbot.keyClick(page.text_edit, Qt.Key_Equal, Qt.ControlModifier)
     saved = json.loads((Path(speaker.folder) / "speak" / "settings.json").read_text(encoding="utf-8"))
-    assert saved == {"voice_id": "v-20260101", "speed": 1.3, "volume": 60, "text_pt": page.size_spin.value()}
+    assert saved == {"voice_id": "v-20260101", "speed": 1.3, "volume": 60, "text_pt": page.size_spin.value(),
+                     "enter_speaks": False}
     assert saved["text_pt"] > 24
     window.context.set_speaker(None)
     window.context.set_speaker(speaker)
@@ -415,3 +424,30 @@ def test_voice_speed_volume_and_text_size_are_remembered_per_speaker(speak_windo
     window.context.set_speaker(speaker)                         # a damaged file: the defaults, no error
     assert page.speed_spin.value() == 1.0 and page.volume_slider.value() == 100
     assert page.banner.kind != "error"
+
+
+def test_a_message_recorded_as_silence_is_said_in_the_voice_not_played(speak_window, qtbot, tmp_path):
+    """Issue 14: a message whose take is ✗ "no speech" is never played as the person's own
+    recording; the voice says the text and the banner says why and how to record it again."""
+    import numpy as np
+
+    from core.bank.process import process_take
+    window, page, player = speak_window("ok")
+    speaker = window.context.speaker
+    message = speaker.add_message("I love you")
+    writer = speaker.begin_take(message, speaker.start_session("test"))
+    writer.append(np.zeros(96000, "float32"))
+    take = process_take(speaker, writer.finish())
+    assert take.grade == "red"
+    type_and_speak(qtbot, page, "I love you")
+    assert "Your own recording" not in page.status_label.text()
+    assert page.banner.kind == "warning"
+    assert page.banner.text().endswith("Your own recording of “I love you” cannot be used (no speech heard). "
+                                       "To record it again: Speaker page (Ctrl+1), choose the message, then "
+                                       f"press “Record again”. Until then it is said in the voice "
+                                       f"“{page.current_voice().label}”.")
+    qtbot.waitUntil(lambda: page.job is None, timeout=WAIT_MS)
+    assert [c["params"]["text"] for c in sent(tmp_path)] == ["I love you"]
+    assert player.paths and take.raw_path not in player.paths and take.best_audio_path() not in player.paths
+    said = page.history.entries()[-1]
+    assert not said.own and said.audio_path.parent == page.history.audio_dir

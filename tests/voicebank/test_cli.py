@@ -99,7 +99,7 @@ def test_bank_commands(tmp_path, capsys, private_bank):
     assert "already has" in capsys.readouterr().err
     assert main(["--bank", str(tmp_path / "bank2"), "restore", str(tmp_path / "b.zip")]) == 0
     assert main(["export-dataset", "--speaker", "nobody", str(tmp_path / "ds2")]) == 1
-    assert "No speaker called" in capsys.readouterr().err
+    assert "There is no speaker “nobody”" in capsys.readouterr().err
 
 
 def test_entry_point_runs_as_a_module(tmp_path):

@@ -114,3 +114,31 @@ def test_saved_phrase_match_ignores_spacing_only(ada):
     assert is_saved_phrase("  Please call my\nwife ", book.phrases())
     assert not is_saved_phrase("please call my wife", book.phrases())
     assert not is_saved_phrase("Please call my son", book.phrases())
+
+
+def test_a_recording_that_cannot_be_used_is_said_in_the_voice_with_a_notice(ada):
+    """A message recorded as silence (graded ✗ no speech) is never played as the person's own
+    words: the voice says it, and the notice says why and how to record it again."""
+    import numpy as np
+
+    from core.bank.process import process_take
+    speaker, book, history = ada
+    message = speaker.add_message("I love you")
+    writer = speaker.begin_take(message, speaker.start_session("test"))
+    writer.append(np.zeros(96000, "float32"))
+    take = process_take(speaker, writer.finish())
+    assert take.grade == "red"
+    voice = add_voice(speaker)
+    said = plan(ada, "i love you", voice)
+    assert said.kind == "job" and said.audio != take.best_audio_path() and said.voice_id == voice.id
+    assert said.message_id == message.id and said.status == "Making the speech…"
+    assert said.notice == ("Your own recording of “I love you” cannot be used (no speech heard). To record "
+                           "it again: Speaker page (Ctrl+1), choose the message, then press “Record "
+                           f"again”. Until then it is said in the voice “{voice.label}”.")
+    keep_said(said, said.audio, history, book)
+    assert not history.entries()[-1].own
+    nothing = plan(ada, "I love you!", None)
+    assert nothing.kind == "problem" and nothing.severity == "warning"
+    assert nothing.message.startswith("Your own recording of “I love you” cannot be used")
+    assert nothing.message.endswith("There is no built voice yet to say it instead.")
+    assert plan(ada, "Something else", voice).notice == ""

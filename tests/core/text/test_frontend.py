@@ -98,7 +98,7 @@ def test_phone_number_reads_yao():
 @pytest.mark.parametrize("text, expected", [
     ("Dr. Smith paid $3.50 on the 21st.",
      "doctor Smith paid three dollars and fifty cents on the twenty-first."),
-    ("It is 10:30.", "It is ten thirty A M."),
+    ("It is 10:30.", "It is ten thirty."),  # no A M unless the text says am (issue 16)
     ("In 2024, 50% of 1,000 people", "In twenty twenty-four, fifty percent of one thousand people"),
     ("Mr. Lee has 3/4 of it", "mister Lee has three fourths of it"),
     ("my GPU", "my G P U"),
@@ -226,3 +226,39 @@ def test_long_text(capsys):
     with capsys.disabled():
         print(f"\n10,000-character text: {len(r.phones)} phones in {dt:.2f} s")
     assert len(r.phones) > 10_000
+
+
+# ------------------------------------------------------------------ bad input (issue 16, item 7)
+@pytest.mark.parametrize("text", [
+    "\x00\x01\x07\x1b[31m",            # control characters only
+    "\u202e\u200f\u200b",              # bidi marks and a zero-width space
+    "שלום עולם",                        # right-to-left script
+    "ᚠᚢᚦ ꦲꦏ 𓀀",                         # unknown scripts
+    "!!!???...，，。。",                  # punctuation only
+    "😀🎉👍🏽",                            # emoji
+])
+def test_bad_input_has_nothing_to_say(text):
+    with pytest.raises(TextError, match="Nothing to say"):
+        phonemize(text)
+
+
+def test_bad_characters_around_words_are_skipped_not_read():
+    r = phonemize("你好\x07\u202e世界 hello\x00 שלום 😀 world")
+    assert r.norm_text.replace(" ", "") == "你好世界helloworld"
+    assert all(p in symbol_to_id for p in r.phones)
+    assert r.notes and "😀" in r.notes[0]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2.5元", "二点五元"), ("3.2公里", "三点二公里"), ("12,000元", "一万二千元"),
+    ("1,500人", "一千五百人"), ("第2个", "第二个"), ("3月2日", "三月二日"), ("1-2片", "一到两片"),
+    ("20%-30%", "百分之二十到百分之三十"), ("$20", "二十美元"), ("拨打110", "拨打幺幺零"),
+])
+def test_zh_normalize_issue16(text, expected):
+    assert zh_normalize.normalize(text) == expected
+
+
+def test_year_kept_as_one_word_keeps_yi1():
+    r = phonemize("他生于1919年")
+    assert r.norm_text == "他生于一九一九年"
+    assert r.phones[6:8] == ["y", "i1"] and r.phones[10:12] == ["y", "i1"]

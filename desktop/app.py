@@ -33,6 +33,14 @@ PAGE_KEYS = {Qt.Key_1: 0, Qt.Key_2: 1, Qt.Key_3: 2, Qt.Key_4: 3, Qt.Key_5: 4, Qt
 SPEAKER, ROOM, RECORD, REVIEW, BUILD, SPEAK = range(6)
 START_PAGES = {"speaker": SPEAKER, "record": RECORD, "build": BUILD, "speak": SPEAK}
 DEFAULT_SIZE = QSize(1150, 820)
+
+
+def fit_to_screen(size: QSize, available: QSize) -> tuple[QSize, bool]:
+    """The window's size on a screen with `available` room, and whether to maximize it instead: a
+    window as big as the screen would have its bottom pushed off by its title bar (1024x600, a
+    1366x768 laptop with a panel), so it is maximized and the window manager fits it."""
+    too_big = size.width() >= available.width() or size.height() >= available.height()
+    return size.boundedTo(available), too_big
 RECHECK_DELAY_MS = 2000     # takes a crash left unchecked are checked this long after start
 
 
@@ -113,11 +121,12 @@ class MainWindow(QMainWindow):
         if size.width() <= 0 or size.height() <= 0:
             size = DEFAULT_SIZE
         screen = self.screen()
-        # never larger than the screen (the offscreen platform's 800x800 "screen" is no one's)
+        too_big = False
+        # the offscreen platform's 800x800 "screen" is no one's
         if screen is not None and QGuiApplication.platformName() != "offscreen":
-            size = size.boundedTo(screen.availableGeometry().size())
+            size, too_big = fit_to_screen(size, screen.availableGeometry().size())
         self.resize(size)
-        if self.settings.maximized:
+        if self.settings.maximized or too_big:
             self.setWindowState(self.windowState() | Qt.WindowMaximized)
 
     def set_text_size(self, size: str) -> None:

@@ -33,7 +33,6 @@ class PromptView(QWidget):
         self.prompt_label = QLabel("")
         self.prompt_label.setObjectName("prompt")
         self.prompt_label.setWordWrap(True)
-        self.prompt_label.setMinimumHeight(150)
         self.prompt_label.setAlignment(Qt.AlignLeft | Qt.AlignVCenter)
         self.prompt_label.setAccessibleName("Sentence to read")
         layout.addWidget(self.prompt_label)
@@ -48,4 +47,7 @@ class PromptView(QWidget):
         self.position.setText(f"{index + 1} of {total}    ·    {prompt.id}    ·    {language}")
         self.kind_note.setText(SKIPPED_NOTE if skipped else MESSAGE_NOTE if prompt.is_message else "")
         self.prompt_label.setText(prompt.text)
+        # two lines' room at its own (styled) size: the buttons below stay put from one sentence
+        # to the next, and a short sentence leaves no empty band above them
+        self.prompt_label.setMinimumHeight(2 * self.prompt_label.fontMetrics().lineSpacing() + 8)
         self.prompt_label.setAccessibleDescription(prompt.text)

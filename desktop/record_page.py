@@ -80,8 +80,9 @@ class RecordPage(QWidget):
             button.clicked.connect(slots[attr])
         self.continuous_box, self.tone_box = self.controls.continuous_box, self.controls.tone_box
         self.continuous_box.toggled.connect(self._continuous_toggled)
-        layout.addWidget(self.controls)     # the buttons high up (no scrolling at 1024x600); the
-        layout.addWidget(self.take_view)    # grade under them, so its words never move them
+        layout.addWidget(self.take_view.summary)    # the grade, then the buttons high up (no
+        layout.addWidget(self.controls)             # scrolling at 1024x600), the advice under them
+        layout.addWidget(self.take_view)
         layout.addWidget(self.controls.switches)
         self.progress_label = QLabel("", wordWrap=True)
         self.progress_label.setAccessibleName("Progress")
@@ -340,6 +341,7 @@ class RecordPage(QWidget):
         for i, prompt in enumerate(self.prompts()):
             if prompt.id == prompt_id:
                 self.index = i
+        self.take_view.show_last(0, None)   # come from another page: "just recorded" is old news
         self.refresh()
 
     def record_again(self) -> None:

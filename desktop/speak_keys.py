@@ -33,11 +33,14 @@ def handle_speak_key(page, event: QKeyEvent) -> bool:
     focus = page.window().focusWidget()
     if key in ENTER and _enter(page, mods, focus):
         return True
+    if key == Qt.Key_Escape and not mods and page.reading_view.choosing is not None:
+        page.reading_view.cancel()
+        return True
     if key == Qt.Key_Escape and not mods and page.busy:
         page.stop()
         return True
     if mods & Qt.ControlModifier and not mods & Qt.AltModifier:
-        action = {Qt.Key_S: page.export, Qt.Key_D: page.open_dictionary,
+        action = {Qt.Key_S: page.export, Qt.Key_D: page.open_dictionary, Qt.Key_R: page.toggle_reading,
                   Qt.Key_Equal: lambda: page.change_text_size(2), Qt.Key_Plus: lambda: page.change_text_size(2),
                   Qt.Key_Minus: lambda: page.change_text_size(-2)}.get(key)
         if action is not None:

@@ -20,11 +20,13 @@ from core.speak.history import History, Said
 from core.speak.phrases import Phrase, PhraseBook
 from core.speak.messages import message_recordings
 from core.speak.prefs import load_prefs, save_prefs
+from core.speak.readings import readings_to_keep
 from core.speak.utterance import Utterance, is_saved_phrase, keep_said, plan_utterance
 from core.speak.voices import SpeakVoice, speak_voices
 from desktop.context import AppContext
 from desktop.dictionary_dialog import DictionaryDialog
 from desktop.flow_layout import ColumnsLayout, FlowLayout
+from desktop.reading_view import ReadingView
 from desktop.speak_keys import handle_speak_key
 from desktop.speak_player import PlayQueue
 from desktop.speak_status import SpeakStatus
@@ -35,7 +37,8 @@ from desktop.speak_widgets import (HistoryBox, PhrasesBox, SpeakSettings, SpeedC
 from desktop.widgets import Banner, heading, note, set_available
 
 KEY_HELP = ("{key}: speak    Esc: stop    Alt+1 to Alt+9: say a saved phrase    Ctrl+S: save as a "
-            "file    Ctrl+D: pronunciations    Ctrl+= and Ctrl+-: bigger or smaller text")
+            "file    Ctrl+D: pronunciations    Ctrl+R: how it will be read    Ctrl+= and Ctrl+-: "
+            "bigger or smaller text")
 DEFAULT_TEXT_PT, MIN_TEXT_PT, MAX_TEXT_PT = 24, 12, 60
 CANCEL_KILL_MS = 30_000         # a sentence on the CPU can take a while; killing means reloading
 FOCUS_STYLE = ("QPlainTextEdit:focus, QAbstractSpinBox:focus, QSlider:focus "
@@ -80,10 +83,19 @@ class SpeakPage(QWidget):
         self.stop_button = button("Stop (Esc)", "Stop speaking", self.stop)
         self.dictionary_button = button("Pro&nunciations… (Ctrl+D)", "Pronunciations of names and places",
                                         self.open_dictionary)
+        self.reading_button = button("How it will &be read (Ctrl+R)", "How it will be read", self.toggle_reading)
+        self.reading_button.setCheckable(True)
         self.speed_checks = SpeedChecks()      # details: the fast paths this computer runs
-        for widget in (self.speak_button, self.stop_button, self.dictionary_button, self.speed_checks.button):
+        for widget in (self.speak_button, self.stop_button, self.dictionary_button, self.reading_button,
+                       self.speed_checks.button):
             actions.addWidget(widget)
         layout.addLayout(actions)
+        self.reading_view = ReadingView(self._reading_source)
+        self.reading_view.setVisible(False)
+        self.reading_view.message.connect(self.notify)
+        self.reading_view.dictionary_changed.connect(self._dictionary_changed)
+        self.text_edit.textChanged.connect(self.reading_view.schedule)
+        layout.addWidget(self.reading_view)
         self.status_label = QLabel("")
         self.status_label.setWordWrap(True)
         self.status_label.setAccessibleName("What is happening")
@@ -183,8 +195,8 @@ class SpeakPage(QWidget):
         self.voice_combo.clear()
         for voice in self.voices:
             self.voice_combo.addItem(voice.label)
-        if chosen is not None:
-            self.voice_combo.setCurrentIndex(ids.index(chosen.id) if chosen.id in ids else 0)
+        if self.voices:     # with a placeholder, Qt leaves the list without a choice
+            self.voice_combo.setCurrentIndex(ids.index(chosen.id) if chosen is not None and chosen.id in ids else 0)
         self.voice_combo.blockSignals(False)
         if folder != self._prefs_folder:        # another speaker: their remembered choices
             self._prefs_folder = folder
@@ -195,6 +207,8 @@ class SpeakPage(QWidget):
         self.status.state.scene(speaker is not None, len(self.voices), own)
         self.status.render()
         self._update_buttons()
+        if self.reading_view.isVisible():
+            self.reading_view.update_reading()
 
     def _save_prefs(self) -> None:
         if self._prefs_folder is None:
@@ -217,6 +231,7 @@ class SpeakPage(QWidget):
         why = self.status.state.why_not(self.busy, self.current_voice() is not None)
         for name, widget in (("speak", self.speak_button), ("stop", self.stop_button),
                              ("voice", self.voice_combo), ("dictionary", self.dictionary_button),
+                             ("dictionary", self.reading_button),
                              ("export", self.voice_actions.export_button),
                              ("delete", self.voice_actions.delete_button)):
             set_available(widget, not why[name], why[name])
@@ -257,7 +272,7 @@ class SpeakPage(QWidget):
         self.say(text)
 
     def say_phrase(self, phrase: Phrase) -> None:
-        self.say(phrase.text)
+        self.say(phrase.text, phrase)
 
     def say_phrase_number(self, number: int) -> None:
         phrase = self.phrases_box.phrase_at(number - 1)
@@ -266,17 +281,19 @@ class SpeakPage(QWidget):
                         "“Add text as phrase” (Alt+A).", "warning")
             return
         self.phrases_box.list.setCurrentRow(number - 1)
-        self.say(phrase.text)
+        self.say(phrase.text, phrase)
 
-    def say(self, text: str) -> None:
+    def say(self, text: str, phrase: Phrase | None = None) -> None:
         speaker = self.context.speaker
         if speaker is None or self.history is None or self.phrase_book is None:
             self.notify("Choose a speaker first: press Ctrl+1.", "warning")
             return
         self.stop(quiet=True)
         self.status.clear_message()
+        phrase = self.phrase_book.find(phrase.text if phrase else text)   # with its own readings
         plan = plan_utterance(speaker, text, self.current_voice(), self.speed_spin.value(),
-                              is_saved_phrase(text, self.phrases_box.phrases), self.phrase_book, self.history)
+                              is_saved_phrase(text, self.phrases_box.phrases), self.phrase_book, self.history,
+                              phrase.readings if phrase else None)
         if plan.kind == "problem":
             self.notify(plan.message, plan.severity)
             self.status.finished("Not said.")
@@ -324,7 +341,27 @@ class SpeakPage(QWidget):
         self._update_buttons()
 
     def add_phrase(self) -> None:
-        self.phrases_box.add(self.text_edit.toPlainText())
+        text = self.text_edit.toPlainText()
+        speaker = self.context.speaker
+        self.phrases_box.add(text, readings_to_keep(Path(speaker.folder), text) if speaker else None)
+
+    # how it will be read -------------------------------------------------------------------
+    def _reading_source(self):
+        speaker, text = self.context.speaker, self.text_edit.toPlainText()
+        phrase = self.phrase_book.find(text) if self.phrase_book is not None and text.strip() else None
+        return (Path(speaker.folder) if speaker else None), text, phrase, self.phrase_book
+
+    def toggle_reading(self, _checked: bool = False, show: bool | None = None) -> None:
+        """Show or hide the reading of the typed text (Ctrl+R); shown, it takes the focus."""
+        show = not self.reading_view.isVisible() if show is None else show
+        self.reading_button.setChecked(show)
+        self.reading_view.setVisible(show)
+        if show:
+            self.reading_view.update_reading()
+            (self.reading_view.first_word() or self.text_edit).setFocus()
+        else:
+            self.reading_view.cancel(refocus=False)
+            self.text_edit.setFocus()
 
     # worker events -------------------------------------------------------------------------
     def _on_progress(self, job: str, event: dict) -> None:
@@ -400,6 +437,8 @@ class SpeakPage(QWidget):
     def _dictionary_changed(self) -> None:
         if self.phrase_book is not None:
             self.phrase_book.clear_cache()      # phrases are made again with the new words
+        if self.reading_view.isVisible() and self.reading_view.choosing is None:
+            self.reading_view.update_reading()
 
     # keys ----------------------------------------------------------------------------------
     def handle_key(self, event: QKeyEvent) -> bool:

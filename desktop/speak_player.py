@@ -8,6 +8,7 @@ kept audio (history, phrase cache, exports) is never made quieter.
 """
 from __future__ import annotations
 
+import logging
 from collections import deque
 from pathlib import Path
 from typing import Protocol
@@ -16,6 +17,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.audio.capture import AudioDeviceError
 from core.audio.io import AudioFileError
+
+log = logging.getLogger(__name__)
 
 NO_SOUND = ("No speaker or headphones were found, so nothing can be heard. The words are kept: "
             "replay them from “What was said” or save them as a file (Ctrl+S). ")
@@ -115,7 +118,8 @@ class PlayQueue(QObject):
             seconds = self.player.play(path, self.volume)
         except AudioDeviceError as exc:
             self._queue.clear()
-            self.error.emit(NO_SOUND + f"({exc})")
+            log.warning("playback failed: %s", exc)     # the sound system's words, for the log
+            self.error.emit(NO_SOUND + "Plug in a speaker or headphones, or check the computer's sound settings.")
             self.idle.emit()
             return
         except (AudioFileError, OSError) as exc:

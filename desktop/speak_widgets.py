@@ -66,6 +66,7 @@ class SpeakSettings(QWidget):
         self.voice_combo.setAccessibleName("Voice")
         self.voice_combo.setMinimumContentsLength(30)
         self.voice_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.voice_combo.setPlaceholderText("No voice yet")      # until one is built (Ctrl+5)
         self.speed_spin = QDoubleSpinBox()
         self.speed_spin.setAccessibleName("Speed")
         self.speed_spin.setRange(0.5, 2.0)
@@ -223,12 +224,12 @@ class PhrasesBox(QGroupBox):
         if phrase is not None:
             self.say.emit(phrase)
 
-    def add(self, text: str) -> Phrase | None:
+    def add(self, text: str, readings: dict[str, str] | None = None) -> Phrase | None:
         if self.book is None:
             self.message.emit("Choose a speaker first (Ctrl+1).", "warning")
             return None
         try:
-            phrase = self.book.add(text)
+            phrase = self.book.add(text, readings)
         except (PhraseError, OSError) as exc:
             self.message.emit(str(exc), "warning")
             return None

@@ -299,7 +299,11 @@ class SpeakerPage(QWidget):
         self.message_edit.clear()
         self.context.prompts_changed()
         self.refresh_messages()
-        self.banner.show_message(f"Added: \"{prompt.text}\". It will be first on the Record page.", "ok")
+        for row in range(self.message_list.count()):      # chosen, so "Record it" records this one
+            if self.message_list.item(row).data(Qt.UserRole) == prompt.id:
+                self.message_list.setCurrentRow(row)
+        self.banner.show_message(f"Added: “{prompt.text}” Press “Record it” to record it now, or add "
+                                 "another. Your messages come first on the Record page.", "ok")
 
     def remove_message(self) -> None:
         item = self.message_list.currentItem()

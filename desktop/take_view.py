@@ -4,7 +4,7 @@ and, once the page has moved on, the grade of the take just made."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.bank.store import Take
 from desktop.style import grade_label
@@ -28,10 +28,19 @@ class TakeView(QWidget):
         self.problems.setAlignment(Qt.AlignLeft | Qt.AlignTop)
         self.last = note("")
         self.last.setAccessibleName("The take just made")
+        keep = self.last.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)      # shown or not, the buttons below stay put
+        self.last.setSizePolicy(keep)
         self.last.hide()
         self.last_take: Take | None = None
-        for widget in (self.grade, self.problems, self.last):
-            layout.addWidget(widget)
+        # The grades go above the buttons (seen at once, at 1024x600 too, without scrolling); the
+        # advice under them, so its changing length never moves them. The page places `summary`.
+        self.summary = QWidget()
+        row = QHBoxLayout(self.summary)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.grade, 0, Qt.AlignTop)
+        row.addWidget(self.last, 1, Qt.AlignTop)
+        layout.addWidget(self.problems)
 
     def show_none(self) -> None:
         self._set("No take yet", "", "")

@@ -1,12 +1,15 @@
 """Playing a take back through PortAudio; failures become AudioDeviceError with advice."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 
 from core.audio.capture import AudioDeviceError, _sounddevice
 from core.audio.io import read_audio
+
+log = logging.getLogger(__name__)
 
 
 def play(samples: np.ndarray, sample_rate: int, device: int | None = None) -> None:
@@ -15,9 +18,11 @@ def play(samples: np.ndarray, sample_rate: int, device: int | None = None) -> No
     try:
         sd.play(np.asarray(samples, dtype=np.float32), sample_rate, device=device)
     except Exception as exc:
+        # PortAudio's own words ("Error querying device -1") mean nothing to the person: logged only
+        log.warning("playback failed: %s", exc)
         raise AudioDeviceError(
-            "The take could not be played: no speaker or headphones were found "
-            f"({exc}). Plug some in, or check the system's sound settings."
+            "The take could not be played: no speaker or headphones were found. "
+            "Plug some in, or check the computer's sound settings."
         ) from exc
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.bank.files import read_json, write_json_atomic
@@ -29,6 +29,15 @@ class PhraseError(Exception):
 class Phrase:
     id: str
     text: str
+    # its own readings, word -> pronunciation (core.text.userdict form): fixed when it was saved
+    # or later, they override the pronunciation dictionary whenever this phrase is said
+    readings: dict[str, str] = field(default_factory=dict, hash=False)
+
+
+def _readings(value) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {w: p for w, p in value.items() if isinstance(w, str) and isinstance(p, str) and w and p}
 
 
 def phrase_text(text: str) -> str:
@@ -54,15 +63,25 @@ class PhraseBook:
         out = []
         for item in items or []:
             if isinstance(item, dict) and isinstance(item.get("text"), str) and item.get("id"):
-                out.append(Phrase(str(item["id"]), item["text"]))
+                out.append(Phrase(str(item["id"]), item["text"], _readings(item.get("readings"))))
         return out
 
     def _save(self, phrases: list[Phrase]) -> None:
-        write_json_atomic(self.file, {"version": 1,
-                                      "phrases": [{"id": p.id, "text": p.text} for p in phrases]},
+        items = [{"id": p.id, "text": p.text, **({"readings": p.readings} if p.readings else {})}
+                 for p in phrases]
+        write_json_atomic(self.file, {"version": 1, "phrases": items},
                           failed="the list of saved phrases could not be saved")
 
-    def add(self, text: str) -> Phrase:
+    def find(self, text: str) -> Phrase | None:
+        text = phrase_text(text)
+        return next((p for p in self.phrases() if p.text == text), None)
+
+    def set_readings(self, phrase_id: str, readings: dict[str, str]) -> None:
+        """Replace the phrase's own readings (word -> pronunciation)."""
+        phrases = self.phrases()
+        self._save([Phrase(p.id, p.text, dict(readings)) if p.id == phrase_id else p for p in phrases])
+
+    def add(self, text: str, readings: dict[str, str] | None = None) -> Phrase:
         text = phrase_text(text)
         if not text:
             raise PhraseError("There is no text to save. Type the phrase first, then add it.")
@@ -75,7 +94,7 @@ class PhraseBook:
         for phrase in phrases:
             if phrase.text == text:
                 raise PhraseError(f"“{text}” is already a saved phrase (number {phrases.index(phrase) + 1}).")
-        phrase = Phrase(uuid.uuid4().hex[:10], text)
+        phrase = Phrase(uuid.uuid4().hex[:10], text, _readings(readings or {}))
         self._save(phrases + [phrase])
         return phrase
 

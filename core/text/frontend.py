@@ -32,12 +32,43 @@ def _strip_invisible(text: str) -> str:
 LANGUAGES = ("auto", "zh", "en")
 
 
+@dataclass(frozen=True)
+class SaidWord:
+    """One word (or mark) of a segment and the very phones it is said with, for showing a text's
+    reading (core.text.reading). ``syllables``: Chinese only, the tone3 syllable of each
+    character ("" for a mark). ``source``: "user", "context", "dictionary", "spelled", "guess"
+    or "mark"."""
+    text: str
+    phones: tuple[str, ...]
+    source: str
+    syllables: tuple[str, ...] = ()
+
+
 @dataclass
 class Segment:
     language: str  # "zh" or "en"
     norm_text: str
     phones: list[str]
     word2ph: list[int]
+    words: list[SaidWord] = field(default_factory=list)
+
+
+def _zh_words(res: zh_g2p.ZhResult) -> list[SaidWord]:
+    out, at = [], 0
+    for word in res.words:
+        n = sum(2 if syl else 1 if ch in zh_g2p.PUNCT else 0 for ch, syl in zip(word.text, word.syllables))
+        source = word.source if any(word.syllables) else "mark"
+        out.append(SaidWord(word.text, tuple(res.phones[at:at + n]), source, word.syllables))
+        at += n
+    return out
+
+
+def _en_words(res: en_g2p.EnResult) -> list[SaidWord]:
+    out, at = [], 0
+    for word, n, source in zip(res.words, res.word2ph, res.sources):
+        out.append(SaidWord(word, tuple(res.phones[at:at + n]), source))
+        at += n
+    return out
 
 
 @dataclass
@@ -58,14 +89,14 @@ def _segment(lang: str, text: str, ud: UserDict | None) -> Segment | None:
         res = zh_g2p.g2p(norm, ud.zh if ud else None)
         if not res.phones:
             return None
-        return Segment("zh", res.text, res.phones, res.word2ph)
+        return Segment("zh", res.text, res.phones, res.word2ph, _zh_words(res))
     norm = en_normalize.normalize(text)
     if not norm:
         return None
     res = en_g2p.g2p(norm, ud.en if ud else None)
     if not res.phones:
         return None
-    return Segment("en", norm, res.phones, res.word2ph)
+    return Segment("en", norm, res.phones, res.word2ph, _en_words(res))
 
 
 def _run(text: str, language: str, ud: UserDict | None) -> tuple[list[Segment], str]:
@@ -117,4 +148,4 @@ def phonemize(text: str, language: str = "auto", userdict: UserDict | dict | Non
     )
 
 
-__all__ = ["Phonemized", "Segment", "TextError", "UserDict", "phonemize", "split_sentences"]
+__all__ = ["Phonemized", "SaidWord", "Segment", "TextError", "UserDict", "phonemize", "split_sentences"]

@@ -107,6 +107,17 @@ class ZhResult:
     word2ph: list[int] = field(default_factory=list)
     text: str = ""  # the characters that produced phones (= normalised text minus dropped)
     dropped: str = ""
+    words: list["ZhWord"] = field(default_factory=list)  # how each word is read, in order
+
+
+@dataclass(frozen=True)
+class ZhWord:
+    """One word as it is read: its characters, the tone3 syllable each is said with after tone
+    sandhi ("" for a mark or a dropped character), and where the reading came from: "user" (the
+    pronunciation dictionary), "context" (a rule looking at the words around it) or "dictionary"."""
+    text: str
+    syllables: tuple[str, ...]
+    source: str
 
 
 @lru_cache(maxsize=20000)
@@ -135,11 +146,12 @@ def _yi_as_digit(sentence: str, j: int) -> bool:
 
 
 def _word_readings(sentence: str, start: int, word: str, pos: str, prev_pos: str,
-                   next_pos: str) -> tuple[list[str], bool]:
-    """Tone3 syllables of one jieba word in its sentence, and whether a dictionary gave them."""
+                   next_pos: str) -> tuple[list[str], bool, bool]:
+    """Tone3 syllables of one jieba word in its sentence, whether a dictionary gave them, and
+    whether a context rule decided one of them."""
     words, single = _polyphones()
     if word in words:
-        return list(words[word]), True
+        return list(words[word]), True, False
     sy = list(_word_pinyin(word))
     in_dict = word in zh_context.phrase_dict()
     for k in range(1, len(word)):  # 原子, 电子产品: 子 keeps zi3
@@ -150,6 +162,7 @@ def _word_readings(sentence: str, start: int, word: str, pos: str, prev_pos: str
         pair = word[k:k + 2]
         if pair in words and len(word) > 2:
             sy[k:k + 2] = list(words[pair])
+    by_context = False
     for k, ch in enumerate(word):
         if not zh_context.candidates(ch) or zh_context.covered(word, k, words):
             if len(word) == 1 and (word, pos) in single:
@@ -159,10 +172,11 @@ def _word_readings(sentence: str, start: int, word: str, pos: str, prev_pos: str
         reading = zh_context.decide(ch, sentence[max(0, j - 6):j], sentence[j + 1:j + 7], prev_pos, next_pos)
         if reading is not None:
             sy[k] = reading
+            by_context = True
             in_dict = in_dict or len(word) == 1
         elif len(word) == 1 and (word, pos) in single:
             sy = [single[(word, pos)]]
-    return sy, in_dict
+    return sy, in_dict, by_context
 
 
 def _g2p_plain(sentence: str, out: ZhResult) -> None:
@@ -181,7 +195,7 @@ def _g2p_plain(sentence: str, out: ZhResult) -> None:
             continue
         prev_pos = seg[i - 1][1] if i > 0 else ""
         next_pos = seg[i + 1][1] if i + 1 < len(seg) else ""
-        sy, in_dict = _word_readings(sentence, start, word, pos, prev_pos, next_pos)
+        sy, in_dict, by_context = _word_readings(sentence, start, word, pos, prev_pos, next_pos)
         initials, finals = [], []
         for ch, p in zip(word, sy):
             if ch in PUNCT or not p[:1].isalpha():
@@ -196,7 +210,8 @@ def _g2p_plain(sentence: str, out: ZhResult) -> None:
         for k, ch in enumerate(word):
             if ch == "一" and finals[k][:1] == "i" and _yi_as_digit(sentence, start + k):
                 finals[k] = "i1"
-        for ch, c, v in zip(word, initials, finals):
+        said = []
+        for ch, c, v, p in zip(word, initials, finals, sy):
             if c == v:
                 if ch in PUNCT:
                     out.phones.append(ch)
@@ -204,14 +219,18 @@ def _g2p_plain(sentence: str, out: ZhResult) -> None:
                     out.text += ch
                 else:
                     out.dropped += ch
+                said.append("")
                 continue
             pair = syllable_phones(c, v)
             if pair is None:
                 out.dropped += ch
+                said.append("")
                 continue
             out.phones.extend(pair)
             out.word2ph.append(2)
             out.text += ch
+            said.append(p.rstrip("12345") + v[-1])     # the syllable with its tone after sandhi
+        out.words.append(ZhWord(word, tuple(said), "context" if by_context else "dictionary"))
 
 
 def g2p(norm_text: str, overrides: dict[str, list[str]] | None = None) -> ZhResult:
@@ -242,12 +261,16 @@ def g2p(norm_text: str, overrides: dict[str, list[str]] | None = None) -> ZhResu
             if not is_user:
                 _g2p_plain(piece, out)
                 continue
+            said = []
             for ch, syl in zip(piece, overrides[piece]):
                 pair = syllable_phones(*split_tone3(syl))
                 if pair is None:
                     out.dropped += ch
+                    said.append("")
                     continue
                 out.phones.extend(pair)
                 out.word2ph.append(2)
                 out.text += ch
+                said.append(syl)
+            out.words.append(ZhWord(piece, tuple(said), "user"))
     return out

@@ -311,3 +311,19 @@ def test_a_grade_tone_that_cannot_play_says_so_in_plain_words(monkeypatch):
     words = grade_tone.play_grade("green")
     assert words.startswith("The grade tone could not be played") and "press T" in words
     assert grade_tone.play_grade(None) is None
+
+
+def test_just_recorded_is_forgotten_when_another_page_sends_the_person_to_a_sentence(make_window, qtbot):
+    """Seen in the walk-through: Review's "Record again" opened sentence 12 under "Sentence 16,
+    just recorded: ! Fair" from the continuous run before."""
+    window = make_window(speech_like(1.0))
+    page = window.record_page
+    speaker = window.context.speaker
+    prompts = speaker.prompts()
+    writer = speaker.begin_take(prompts[3], speaker.start_session("test"))
+    writer.append(speech_like(1.0, 48000).astype(np.float32))
+    take = writer.finish()
+    page.take_view.show_last(4, take)
+    assert page.take_view.last.isVisibleTo(page)
+    page.go_to_prompt(prompts[1].id)
+    assert not page.take_view.last.isVisibleTo(page)

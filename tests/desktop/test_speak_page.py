@@ -353,7 +353,8 @@ def test_every_control_is_named_and_reached_with_tab(speak_window, qtbot):
         qtbot.waitUntil(lambda: [p.text for p in page.phrases_box.phrases[-1:]] == [phrase],
                         timeout=WAIT_MS)
     type_and_speak(qtbot, page, "I am cold. Could you close the window, please?")
-    qtbot.waitUntil(lambda: page.job is None and bool(page.history_box.entries), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: page.job is None and bool(page.history_box.entries)     # said, and heard
+                    and not page.stop_button.isEnabled(), timeout=WAIT_MS)
     controls = [w for w in page.findChildren(QWidget)     # a combo box's popup list is a window of its own
                 if isinstance(w, CONTROLS) and not isinstance(w, QScrollBar) and w.window() is window]
     unnamed = [w for w in controls if not w.accessibleName()]
@@ -361,6 +362,7 @@ def test_every_control_is_named_and_reached_with_tab(speak_window, qtbot):
     reachable = {w for w in controls if w.isVisible() and w.isEnabled() and w.focusPolicy() & Qt.TabFocus}
     assert sorted(w.accessibleName() for w in reachable) == sorted([
         "Text to say", "Speak the text", "Speed checks", "Pronunciations of names and places",
+        "How it will be read",
         "Save what was said as a sound file", "Add the typed text as a saved phrase",
         "Voice", "Speak with Enter alone", "Speed", "Volume", "Size of typed text",    # above the lists
         "Import voice", "Export voice", "Delete voice",                                 # voice actions

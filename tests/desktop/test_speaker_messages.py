@@ -74,3 +74,20 @@ def test_record_again_by_keyboard_and_the_grade_follows_a_new_take(make_window, 
     qtbot.keyClick(window.nav, Qt.Key_1, Qt.ControlModifier)
     assert page.message_list.item(0).text()[0] in "✓!"
     assert page.message_list.currentRow() == 2                   # the chosen message stays chosen
+
+
+def test_a_message_just_added_is_chosen_and_record_it_goes_to_it(make_window, qtbot):
+    """Seen in the walk-through: after adding a message the person pressed "Record it" and
+    nothing was chosen. The new message is chosen, and the button records it."""
+    window = make_window()
+    window.show_page(0)
+    page = window.speaker_page
+    for text in ("I love you, Tom.", "Please call my daughter."):
+        page.message_edit.setText(text)
+        qtbot.keyClick(page.message_edit, Qt.Key_Return)
+    assert page.message_list.currentRow() == 1 and "Please call my daughter." in page.message_list.currentItem().text()
+    assert page.record_again_button.text().endswith("Record it")
+    assert "“Please call my daughter.”" in page.banner.text() and "Record it" in page.banner.text()
+    qtbot.mouseClick(page.record_again_button, Qt.LeftButton)
+    assert window.stack.currentIndex() == RECORD
+    assert window.record_page.prompt().text == "Please call my daughter."

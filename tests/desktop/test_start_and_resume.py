@@ -190,3 +190,17 @@ def test_takes_graded_noisy_by_old_rules_are_checked_again_and_shown(make_window
     qtbot.waitUntil(lambda: page.grade_label.text()[:1] in ("✓", "!"), timeout=5000)
     assert "room check was probably disturbed" in page.problems_label.text()
     assert "to redo" not in page.progress_label.text() and "Done: 1 of" in page.progress_label.text()
+
+
+@pytest.mark.parametrize("available, maximized", [((1024, 600), True), ((1366, 728), True),
+                                                  ((1920, 1040), False)])
+def test_a_window_as_big_as_the_screen_opens_maximized(available, maximized):
+    """Seen under Xvfb at 1024x600: the default size filled the screen and the title bar pushed
+    the bottom (the text size box) off it. Such a window is maximized instead."""
+    from PySide6.QtCore import QSize
+
+    from desktop.app import DEFAULT_SIZE, fit_to_screen
+
+    size, too_big = fit_to_screen(DEFAULT_SIZE, QSize(*available))
+    assert too_big is maximized
+    assert size.width() <= available[0] and size.height() <= available[1]

@@ -1,10 +1,12 @@
 """Page 1: who is recording, their own messages, and which microphone to use."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from core.audio.advice import what_to_fix
 from core.audio.capture import NO_MICROPHONE, AudioDeviceError
@@ -28,6 +30,10 @@ MESSAGE_NOTE = ("Your own messages come first when you record. They are kept exa
 
 RECORD_AGAIN = "●  Record again"
 RECORD_FIRST = "●  Record it"
+EXPORT_ABOUT = ("Saves your recorded messages into a new folder, one sound file each, named by its "
+                "words, for the message banking of AAC software (Grid 3, TD Snap…)")
+NOTHING_TO_EXPORT = ("Record at least one of your messages first: only recordings marked ✓ Good or "
+                     "! Fair are exported.")
 
 
 class SpeakerPage(QWidget):
@@ -106,6 +112,17 @@ class SpeakerPage(QWidget):
         row.addWidget(self.record_again_button)
         row.addWidget(self.remove_button)
         row.addWidget(self.message_state, 1)
+        msg_layout.addLayout(row)
+        row = FlowLayout()
+        self.export_button = QPushButton("&Export my messages for AAC…")
+        self.export_button.setAccessibleName("Export my messages for AAC software")
+        self.export_button.setAccessibleDescription(EXPORT_ABOUT)
+        self.export_button.setToolTip(EXPORT_ABOUT)
+        self.export_button.clicked.connect(self.export_messages)
+        # tests replace the folder chooser
+        self.ask_export_folder = lambda: QFileDialog.getExistingDirectory(
+            self, "Choose where to save your messages", str(Path.home()))
+        row.addWidget(self.export_button)
         msg_layout.addLayout(row)
         outer.addWidget(messages)
 
@@ -256,6 +273,9 @@ class SpeakerPage(QWidget):
             self.message_list.addItem(item)
             if recording.message.id == keep:
                 self.message_list.setCurrentItem(item)
+        exportable = any(r.usable and r.take.grade in ("green", "amber") for r in self.recordings.values())
+        set_available(self.export_button, exportable,
+                      NO_SPEAKER_YET if speaker is None else NOTHING_TO_EXPORT)
         self.show_message_state()
 
     def show_message_state(self) -> None:
@@ -318,6 +338,28 @@ class SpeakerPage(QWidget):
         self.context.prompts_changed()
         self.refresh_messages()
         self.banner.show_message("Removed from the list. Anything you recorded for it is still kept.", "ok")
+
+    def export_messages(self) -> Path | None:
+        """The person's own usable messages into a new folder inside the one they choose."""
+        speaker = self.context.speaker
+        if speaker is None:
+            self.banner.show_message(NO_SPEAKER_YET, "warning")
+            return None
+        chosen = self.ask_export_folder()
+        if not chosen:
+            return None         # the chooser was closed: nothing to say
+        from core.speak.aac_export import export_folder_in, export_messages  # scipy: only now
+        try:
+            result = export_messages(speaker, export_folder_in(Path(chosen), speaker.name))
+        except (BankError, DiskFullError) as exc:
+            self.banner.show_message(str(exc), "error")
+            return None
+        except OSError as exc:
+            self.banner.show_message(f"Your messages could not be exported ({exc.strerror or exc}). "
+                                     "Nothing was exported. Choose another folder and try again.", "error")
+            return None
+        self.banner.show_message(result.describe(), "warning" if result.left_out else "ok")
+        return result.folder
 
     # microphone ------------------------------------------------------------------------
     def refresh_devices(self) -> None:

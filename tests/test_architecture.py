@@ -26,7 +26,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("core.voices",),
     ("core.train", "core.speak"),
     ("core.worker",),
-    ("core.bench", "core.selftest"),
+    ("core.bench", "core.selftest", "core.service"),
     ("desktop",),
     ("voicebank",),
 ]

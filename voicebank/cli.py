@@ -216,6 +216,19 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_export_messages(args) -> int:
+    from core.speak.aac_export import INDEX_NAME, export_messages
+    from core.textcheck import printable
+    result = export_messages(_speaker(args), Path(args.out), target_lufs=args.loudness,
+                             sample_rate=args.sample_rate)
+    print(f"wrote {len(result.exported)} messages ({result.seconds:.1f} s) to {printable(result.folder)}; "
+          f"{INDEX_NAME} lists them (text, file, duration_s, recorded). Import the folder as message "
+          "banking recordings in your AAC software (Grid 3, TD Snap...).")
+    for left in result.left_out:
+        print(left.line())
+    return 0
+
+
 def cmd_backup(args) -> int:
     from core.bank.export import backup_speaker
     path = backup_speaker(_speaker(args), Path(args.out))
@@ -307,6 +320,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-rate", type=int, metavar="HZ", help="resample to this rate (default: keep 48000)")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("export-messages", help="your own recorded messages as WAV files named by "
+                       "their words, for AAC software (Grid 3, TD Snap)")
+    p.add_argument("--speaker", required=True, help=SPEAKER_HELP)
+    p.add_argument("out", metavar="OUT", help="a new (or empty) folder to write the WAVs and index.csv into")
+    p.add_argument("--loudness", type=float, default=-20.0, metavar="LUFS",
+                   help="bring every message to this loudness (default -20 LUFS; peaks never clip)")
+    p.add_argument("--sample-rate", type=int, metavar="HZ", help="resample to this rate (default: keep 48000)")
+    p.set_defaults(func=cmd_export_messages)
+
     p = sub.add_parser("backup", help="zip a speaker's whole folder")
     p.add_argument("--speaker", required=True, help=SPEAKER_HELP)
     p.add_argument("out", metavar="OUT.zip", help="the zip file to write")
@@ -324,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_voice_parsers(sub)
     from core.trust.consent_cli import add_consent_parser
     add_consent_parser(sub)
+    from core.service.cli import add_serve_parser
+    add_serve_parser(sub)
 
     p = sub.add_parser("restore", help="restore a speaker from a backup zip")
     p.add_argument("zip", metavar="BACKUP.zip", help="a zip made by `voicebank backup`")
@@ -364,6 +388,9 @@ def _never_fail_to_print() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if getattr(sys, "frozen", False):   # the speech service's engine process, in the frozen app
+        import multiprocessing
+        multiprocessing.freeze_support()
     if argv[:1] == ["--worker"]:
         # A frozen build has no separate python: the GUI starts this same binary with --worker.
         from core.worker.__main__ import main as worker_main

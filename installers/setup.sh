@@ -13,6 +13,8 @@ mode=app
 # System packages: PortAudio for the microphone, a Chinese font (else prompts show as boxes);
 # for a real window, the xcb libraries Qt 6 needs.
 packages="libportaudio2 fonts-wqy-microhei"
+# The tests of the Linux system voice run the real speech-dispatcher (tests/voicebank/test_system_voice_speechd.py).
+[ "$mode" = test ] && packages="$packages speech-dispatcher"
 [ "$mode" = app ] && packages="$packages libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-render-util0 libxcb-image0"
 missing=""
 for p in $packages; do

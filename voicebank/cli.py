@@ -348,6 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_consent_parser(sub)
     from core.service.cli import add_serve_parser
     add_serve_parser(sub)
+    from voicebank.system_voice import add_system_voice_parser
+    add_system_voice_parser(sub)
 
     p = sub.add_parser("restore", help="restore a speaker from a backup zip")
     p.add_argument("zip", metavar="BACKUP.zip", help="a zip made by `voicebank backup`")
@@ -395,6 +397,10 @@ def main(argv: list[str] | None = None) -> int:
         # A frozen build has no separate python: the GUI starts this same binary with --worker.
         from core.worker.__main__ import main as worker_main
         return worker_main(argv[1:])
+    if argv[:1] == ["say"]:
+        # The system voice's client, run for every message: nothing else of the app is loaded.
+        from voicebank.say_client import build_parser as say_parser, run as say_run
+        return say_run(say_parser().parse_args(argv[1:]))
     from core.bank.store import BankError
 
     parser = build_parser()

@@ -141,7 +141,8 @@ async def _say(request: Request, service: Service, text: str, voice_id: str | No
                fmt_name: str, streaming: bool, voice_field: str) -> Response:
     started = time.perf_counter()
     voice = speech.find_voice(service.speaker, voice_id, service.default_voice, voice_field)
-    plan = await asyncio.to_thread(speech.decide, service.speaker, text, voice, speed, service.scratch)
+    plan = await asyncio.to_thread(speech.decide, service.speaker, text, voice, speed, service.scratch,
+                                   voice_field)
     fmt = FORMATS[fmt_name]
     encoder = Encoder(fmt, streaming)
     what = f" {text!r}" if service.log_text else ""

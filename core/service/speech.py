@@ -46,15 +46,17 @@ def voice_list(speaker) -> list[SpeakVoice]:
     return speak_voices(speaker)
 
 
-def find_voice(speaker, voice_id: str | None, default_id: str | None, field: str = "voice") -> SpeakVoice:
-    """The voice a request names by id (never a file path); none named: the default or newest."""
+NO_VOICE = ("There is no voice to speak with yet: build one in the app (Build page). Messages "
+            "the person recorded themselves can be said already.")
+
+
+def find_voice(speaker, voice_id: str | None, default_id: str | None, field: str = "voice") -> SpeakVoice | None:
+    """The voice a request names by id (never a file path); none named: the default or newest,
+    or None when there is no voice yet (the person's own recorded messages still play)."""
     voices = voice_list(speaker)
     wanted = voice_id or default_id
     if not wanted:
-        if not voices:
-            raise RequestError(404, "There is no voice to speak with yet: build one in the app "
-                               "(Build page).", field)
-        return voices[0]
+        return voices[0] if voices else None
     for voice in voices:
         if voice.id == wanted:
             return voice
@@ -62,11 +64,14 @@ def find_voice(speaker, voice_id: str | None, default_id: str | None, field: str
                        "(GET /voices lists them); files are never read from a request.", field)
 
 
-def decide(speaker, text: str, voice: SpeakVoice, speed: float, scratch: Path) -> Utterance:
+def decide(speaker, text: str, voice: SpeakVoice | None, speed: float, scratch: Path,
+           voice_field: str = "voice") -> Utterance:
     book = PhraseBook(Path(speaker.folder))
     phrase = book.find(text)
     plan = plan_utterance(speaker, text, voice, speed, is_saved_phrase(text, book.phrases()), book,
                           _NoHistory(scratch), phrase.readings if phrase else None)
+    if plan.kind == "problem" and voice is None:       # as on the Speak page: own messages only
+        raise RequestError(404, NO_VOICE, voice_field)
     if plan.kind == "problem":
         raise RequestError(409, plan.message)
     return plan

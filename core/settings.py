@@ -1,5 +1,5 @@
-"""The app's own settings: window size, text size, continuous mode, the grade tone and the last
-speaker per bank.
+"""The app's own settings: window size, text size, continuous mode, the grade tone, whether other
+programs may use the voice, and the last speaker per bank.
 
 A small JSON file in the user's config folder (VOICEBANK_CONFIG overrides it, for tests), never in
 the bank: a bank on a USB stick carries recordings, not how one computer's window was laid out.
@@ -30,6 +30,7 @@ class AppSettings:
     continuous: bool = False        # the Record page's continuous mode
     last_speaker: dict[str, str] = field(default_factory=dict)     # bank folder -> speaker id
     grade_tone: bool = False        # the Record page sounds each take's grade
+    share_voice: bool = False       # the Speak page's "Let other programs … use my voice"
 
     def clamped(self) -> "AppSettings":
         def number(value) -> int:
@@ -43,7 +44,7 @@ class AppSettings:
                            self.text_size if self.text_size in TEXT_SIZES else "normal",
                            switch(self.continuous),
                            {str(k): str(v) for k, v in speakers.items() if isinstance(v, str)},
-                           grade_tone=switch(self.grade_tone))
+                           grade_tone=switch(self.grade_tone), share_voice=switch(self.share_voice))
 
     def speaker_for(self, bank_root: Path) -> str | None:
         return self.last_speaker.get(str(Path(bank_root).resolve()))

@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self.record_page.continuous_changed.connect(lambda _on: self.save_settings())
         self.record_page.grade_tone = self.settings.grade_tone
         self.record_page.tone_box.toggled.connect(lambda _on: self.save_settings())
+        self.speak_page.service_switch.changed.connect(lambda _on: self.save_settings())
         self._restore_size()
         QApplication.instance().installEventFilter(self)
         QApplication.instance().focusChanged.connect(self._focus_changed)
@@ -104,6 +105,8 @@ class MainWindow(QMainWindow):
         else:
             self.open_start(start_point(self.context.bank, self.settings.speaker_for(self.context.bank.root)))
         self._start_recheck()
+        if self.settings.share_voice:           # on at launch if it was on (for the speaker opened)
+            self.speak_page.service_switch.set_on(True)
 
     # where to open, and what is remembered -------------------------------------------------
     def open_start(self, start: StartPoint) -> None:
@@ -145,6 +148,7 @@ class MainWindow(QMainWindow):
         never the bank)."""
         self.settings.continuous = bool(self.record_page.continuous)
         self.settings.grade_tone = bool(self.record_page.grade_tone)
+        self.settings.share_voice = self.speak_page.service_switch.check.isChecked()
         self.settings.maximized = self.isMaximized()
         geometry = self.normalGeometry() if self.isMaximized() else self.geometry()
         self.settings.width, self.settings.height = geometry.width(), geometry.height()

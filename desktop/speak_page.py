@@ -30,6 +30,7 @@ from desktop.reading_view import ReadingView
 from desktop.speak_keys import handle_speak_key
 from desktop.speak_player import PlayQueue
 from desktop.speak_status import SpeakStatus
+from desktop.service_switch import ServiceSwitch
 from desktop.voice_actions import VoiceActionsBar
 from desktop.voice_preload import VoicePreloader
 from desktop.speak_widgets import (HistoryBox, PhrasesBox, SpeakSettings, SpeedChecks, button,
@@ -115,6 +116,8 @@ class SpeakPage(QWidget):
         self.voice_actions.changed.connect(self.refresh)
         self.voice_actions.message.connect(self.notify)
         layout.addWidget(self.voice_actions)
+        self.service_switch = ServiceSwitch(context, self)      # other programs may use the voice
+        layout.addWidget(self.service_switch)
 
         boxes = ColumnsLayout()         # side by side, or one under the other when narrow
         self.phrases_box = PhrasesBox()
@@ -159,6 +162,7 @@ class SpeakPage(QWidget):
 
     def shutdown(self) -> None:
         self.queue.stop(quiet=True)
+        self.service_switch.shutdown()
         if self.worker is not None:
             self.worker.shutdown(wait=True)
 

@@ -101,13 +101,26 @@ def cmd_serve(args) -> int:
         lock.release()
 
 
+def _stop_cleanly_on_sigterm() -> None:
+    """SIGTERM (the app's switch, a session ending) ends the process as Ctrl+C does: service.json
+    is removed and the engine stopped (the `finally` below), exit status 0."""
+    import signal
+    import threading
+
+    def stop(_signum, _frame):
+        raise SystemExit(0)
+
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, stop)
+
+
 def _serve(args, sock, speaker, voice_id, token, where) -> int:
     import uvicorn
 
     from core.paths import jobs_dir
     from core.service.app import Service, build_app
     from core.service.engine_client import EngineClient
-    from core.service.security import RateLimit
+    from core.service.security import RateLimit, remove_service_file, write_service_file
     from core.speak.voices import speak_voices
 
     config = {"device": args.device, "plain": args.plain, "max_new_tokens": args.max_new_tokens,
@@ -122,12 +135,18 @@ def _serve(args, sock, speaker, voice_id, token, where) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     engine.start()
     port = sock.getsockname()[1]
+    try:
+        write_service_file(port)
+    except OSError as exc:
+        _say(f"could not write service.json ({exc.strerror}); clients use port {DEFAULT_PORT} unless told.")
     print(f"voicebank serve: listening on http://127.0.0.1:{port} for {speaker.name or speaker.id} "
           f"(default voice: {voice_id or 'none yet'}); token in {where}; Ctrl+C stops it.", flush=True)
     server = uvicorn.Server(uvicorn.Config(build_app(service), log_level="warning", access_log=False,
                                            lifespan="off", server_header=False, date_header=False))
+    _stop_cleanly_on_sigterm()      # uvicorn hands the signal on after its own shutdown
     try:
         server.run(sockets=[sock])
     finally:
+        remove_service_file()
         engine.stop()
     return 0

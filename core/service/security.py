@@ -9,13 +9,17 @@ one service at a time.
   rebinding or a cross-site form). No CORS header is ever sent.
 - A rate limit (a token bucket over all callers: everything comes from this computer).
 - The lock: a file in the config folder held (flock / msvcrt) for as long as the service runs.
+- service.json: {"port", "pid", "protocol"} next to the token while the service listens (0600,
+  written atomically, removed on a clean stop), so clients (voicebank/say_client.py) find the port.
 """
 from __future__ import annotations
 
 import hmac
+import json
 import os
 import secrets
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,6 +29,8 @@ from core.settings import config_dir
 
 TOKEN_FILE = "service-token"
 LOCK_FILE = "service.lock"
+SERVICE_FILE = "service.json"
+PROTOCOL = 1
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -136,3 +142,34 @@ class ServiceLock:
         if self._file is not None:
             self._file.close()      # closing drops the lock
             self._file = None
+
+
+def service_file() -> Path:
+    return config_dir() / SERVICE_FILE
+
+
+def write_service_file(port: int) -> Path:
+    """Say where this service listens: written atomically (a temporary file, then renamed), 0600."""
+    path = service_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=".service-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump({"port": int(port), "pid": os.getpid(), "protocol": PROTOCOL}, out)
+        if os.name == "posix":
+            os.chmod(temp, 0o600)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def remove_service_file() -> None:
+    """On a clean stop: remove service.json, if it is still this process's."""
+    path = service_file()
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass

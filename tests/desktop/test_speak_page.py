@@ -366,6 +366,7 @@ def test_every_control_is_named_and_reached_with_tab(speak_window, qtbot):
         "Save what was said as a sound file", "Add the typed text as a saved phrase",
         "Voice", "Speak with Enter alone", "Speed", "Volume", "Size of typed text",    # above the lists
         "Import voice", "Export voice", "Delete voice",                                 # voice actions
+        "Let other programs on this computer use my voice",                             # the service
         "Saved phrases", "Say the chosen phrase", "Move the chosen phrase up", "Remove the chosen phrase",
         "What was said", "Play the chosen one again"])
     down = next(w for w in controls if w.accessibleName() == "Move the chosen phrase down")

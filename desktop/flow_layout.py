@@ -49,16 +49,7 @@ class ItemsLayout(QLayout):
     def takeAt(self, index: int) -> QLayoutItem | None:  # noqa: N802 (Qt name)
         return self._items.pop(index) if 0 <= index < len(self._items) else None
 
-
-class FlowLayout(ItemsLayout):
-    def __init__(self, parent: QWidget | None = None, spacing: int = 8, uniform: bool = False):
-        super().__init__(parent, spacing)
-        self.uniform = uniform
-
-
-    def expandingDirections(self) -> Qt.Orientation:  # noqa: N802 (Qt name)
-        return Qt.Orientation(0)
-
+    # height for width: each subclass's _arrange(rect, move) places the items and returns the height
     def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt name)
         return True
 
@@ -68,6 +59,18 @@ class FlowLayout(ItemsLayout):
     def setGeometry(self, rect: QRect) -> None:  # noqa: N802 (Qt name)
         super().setGeometry(rect)
         self._arrange(rect, move=True)
+
+    def _arrange(self, rect: QRect, move: bool) -> int:
+        raise NotImplementedError
+
+
+class FlowLayout(ItemsLayout):
+    def __init__(self, parent: QWidget | None = None, spacing: int = 8, uniform: bool = False):
+        super().__init__(parent, spacing)
+        self.uniform = uniform
+
+    def expandingDirections(self) -> Qt.Orientation:  # noqa: N802 (Qt name)
+        return Qt.Orientation(0)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
         """All on one line."""
@@ -140,19 +143,8 @@ class ColumnsLayout(ItemsLayout):
         super().__init__(parent, spacing)
         self.ems = ems
 
-
     def expandingDirections(self) -> Qt.Orientation:  # noqa: N802 (Qt name)
         return Qt.Vertical
-
-    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt name)
-        return True
-
-    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt name)
-        return self._arrange(QRect(0, 0, width, 0), move=False)
-
-    def setGeometry(self, rect: QRect) -> None:  # noqa: N802 (Qt name)
-        super().setGeometry(rect)
-        self._arrange(rect, move=True)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt name)
         visible = [item for item in self._items if not item.isEmpty()]

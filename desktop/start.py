@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.bank.progress import needs_recording
+from core.bank.progress import next_to_record
 from core.bank.store import Bank, BankError
 from core.speak.voices import speak_voices
 
@@ -39,10 +39,10 @@ def start_point(bank: Bank, last_speaker: str | None = None) -> StartPoint:
         takes = speaker.current_takes()
         if not takes:
             return StartPoint("speaker", speaker.id)
-        skipped = speaker.skipped()
-        for prompt in speaker.prompts():
-            if prompt.id not in skipped and needs_recording(takes.get(prompt.id)):
-                return StartPoint("record", speaker.id, prompt.id)
+        prompts = speaker.prompts()
+        index = next_to_record(prompts, takes.get, speaker.skipped())
+        if index is not None:
+            return StartPoint("record", speaker.id, prompts[index].id)
     except (OSError, BankError, ValueError):
         return StartPoint("speaker", speaker.id)
     return StartPoint("build", speaker.id)

@@ -16,10 +16,11 @@ import numpy as np
 HEADER_BYTES = 44
 
 
-def wav_header(sample_rate: int, frames: int, channels: int = 1) -> bytes:
-    """The canonical 44-byte PCM16 header (what libsndfile writes for PCM_16 WAV)."""
-    data = frames * channels * 2
-    return (b"RIFF" + struct.pack("<I", 36 + data) + b"WAVE"
+def wav_header(sample_rate: int, frames: int, channels: int = 1, *, data_bytes: int | None = None) -> bytes:
+    """The canonical 44-byte PCM16 header (what libsndfile writes for PCM_16 WAV). `data_bytes`
+    overrides the length from `frames` (a stream of unknown length says the most there is)."""
+    data = frames * channels * 2 if data_bytes is None else data_bytes
+    return (b"RIFF" + struct.pack("<I", min(36 + data, 0xFFFFFFFF)) + b"WAVE"
             + b"fmt " + struct.pack("<IHHIIHH", 16, 1, channels, sample_rate,
                                     sample_rate * channels * 2, channels * 2, 16)
             + b"data" + struct.pack("<I", data))

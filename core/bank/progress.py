@@ -95,13 +95,18 @@ def count_progress(prompts: Iterable, current_take: Callable[[str], object],
     return out
 
 
-def resume_index(prompts: list, current_take: Callable[[str], object], skipped: set[str]) -> int:
-    """Where a session resumes: the first prompt not skipped whose latest take is missing or ✗
-    Redo. When every prompt is done (or skipped): the last one."""
+def next_to_record(prompts: list, current_take: Callable[[str], object], skipped: set[str]) -> int | None:
+    """The first prompt not skipped whose latest take is missing or ✗ Redo (None: all done)."""
     for i, prompt in enumerate(prompts):
         if prompt.id not in skipped and needs_recording(current_take(prompt.id)):
             return i
-    return max(len(prompts) - 1, 0)
+    return None
+
+
+def resume_index(prompts: list, current_take: Callable[[str], object], skipped: set[str]) -> int:
+    """Where a session resumes: `next_to_record`, or the last prompt when every one is done."""
+    found = next_to_record(prompts, current_take, skipped)
+    return found if found is not None else max(len(prompts) - 1, 0)
 
 
 # --------------------------------------------------------------------------- skipped prompts

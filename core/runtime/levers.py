@@ -47,7 +47,7 @@ lossy one behind its gate, and the bf16 KV cache), `core.runtime.warmup`, and th
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import torch
@@ -92,10 +92,7 @@ class FastPaths:
             # Overlap runs two 2-thread pools at once; on 2 cores that oversubscribes them, and
             # OpenMP's busy-waiting then collapses (measured: 10x slower GPT under contention).
             return cls(overlap=(os.cpu_count() or 1) >= 4)
-        return cls(int8_gpt=False, lean_int8=False, fused_decode=False, scripted_decode=False,
-                   fold_weight_norm=True, chunked_decoder=False, bf16_decoder=False,
-                   bf16_kv_cache=False, cuda_graph=True, bf16_bert=False, threads=None,
-                   overlap=False, warmup=True)
+        return replace(cls.plain(), fold_weight_norm=True, cuda_graph=True, warmup=True)
 
 
 @dataclass

@@ -8,13 +8,13 @@ of what other programs said: the job's output path only names the phrase cache's
 from __future__ import annotations
 
 import io
-import struct
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from core.audio import wavstream
 from core.speak.phrases import PhraseBook
 from core.speak.utterance import Utterance, is_saved_phrase, plan_utterance
 from core.speak.voices import SpeakVoice, speak_voices
@@ -131,9 +131,7 @@ def _pcm16(audio: np.ndarray) -> bytes:
 
 def wav_header(rate: int, data_bytes: int = 0xFFFFFFFF - 36) -> bytes:
     """A 16-bit mono WAV header; the default length means "until the stream ends"."""
-    return (b"RIFF" + struct.pack("<I", min(36 + data_bytes, 0xFFFFFFFF)) + b"WAVEfmt "
-            + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16) + b"data"
-            + struct.pack("<I", data_bytes))
+    return wavstream.wav_header(rate, 0, data_bytes=data_bytes)
 
 
 class Encoder:

@@ -32,7 +32,7 @@ import numpy as np
 import soundfile as sf
 
 from core.audio.io import resample, sf_path, write_wav
-from core.audio.measures import loudness_lufs
+from core.audio.measures import frame_powers, loudness_lufs, power_db
 from core.bank.store import BankError, Speaker
 from core.diskspace import DISK_FULL_ERRNOS, ensure_space, reporting_disk_full, write_bytes_atomic
 from core.speak.aac_names import message_file_names, safe_stem, unique_name
@@ -99,11 +99,9 @@ def trim_silence(samples: np.ndarray, rate: int) -> np.ndarray:
     """`samples` without long silence at either end (KEEP_BEFORE_S / KEEP_AFTER_S are kept);
     unchanged when nothing stands out of the background."""
     hop = max(1, int(rate * 0.01))
-    frames = len(samples) // hop
-    if frames < 3:
+    if len(samples) // hop < 3:
         return samples
-    power = np.mean(np.square(samples[:frames * hop].reshape(frames, hop), dtype=np.float64), axis=1)
-    level = 10.0 * np.log10(power + 1e-12)
+    level = power_db(frame_powers(np.asarray(samples, np.float64), hop))
     threshold = max(float(level.max()) - SILENCE_BELOW_LOUDEST_DB, -70.0)
     sound = np.flatnonzero(level > threshold)
     if sound.size == 0:

@@ -125,3 +125,20 @@ def test_voicebank_say_entry_point(tmp_path, monkeypatch, capsysbinary):
     from voicebank.cli import main
     assert main(["say", "--config", str(tmp_path), "--text", "hi", "--port", "9"]) == 1
     assert b"no service token" in capsysbinary.readouterr().err
+
+
+def test_the_clients_config_folder_is_the_apps(monkeypatch, tmp_path):
+    """say_client keeps a standard-library copy of core.settings.config_dir (it must start without
+    importing the app); the two must name the same folder, or the token is not found."""
+    from core.settings import config_dir
+    from voicebank import say_client
+
+    monkeypatch.delenv("VOICEBANK_CONFIG", raising=False)
+    for xdg in (None, str(tmp_path / "xdg")):
+        if xdg is None:
+            monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+        else:
+            monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
+        assert say_client.config_dir() == config_dir()
+    monkeypatch.setenv("VOICEBANK_CONFIG", str(tmp_path / "cfg"))
+    assert say_client.config_dir() == config_dir() == tmp_path / "cfg"

@@ -108,6 +108,25 @@ def model_status(purpose: str = "train") -> list[Any]:
     return status(purpose=purpose)
 
 
+def optional_model_status() -> list[Any]:
+    """FileStatus of the optional base models' files (g2pW): shown, never required."""
+    from core.models.store import default_manifest, status
+    optional = [m.id for m in default_manifest().models if m.optional]
+    return status(optional) if optional else []
+
+
+def optional_text(states: list[Any]) -> str:
+    """One line per optional model, for the end of the page's list ("" when there is none)."""
+    lines = []
+    for model in dict.fromkeys(st.model for st in states):
+        if all(st.installed for st in states if st.model == model):
+            lines.append(f"✓ {model} (optional): installed")
+        else:
+            lines.append(f"○ {model} (optional): not installed; the app works without it "
+                         f"(`voicebank models download {model}`, or import its folder)")
+    return "".join("\n" + line for line in lines)
+
+
 def models_text(states: list[Any]) -> tuple[bool, str]:
     """(all installed, words for the page: one line per model, symbol + words)."""
     by_model: dict[str, list[Any]] = {}

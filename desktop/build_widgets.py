@@ -62,7 +62,8 @@ class ModelsBox(QGroupBox):
 
     def refresh(self) -> None:
         """Check the store in the background (the first check may hash a gigabyte)."""
-        self.background.start("models", lambda: (support.model_status("train"), support.model_status("speak")))
+        self.background.start("models", lambda: (support.model_status("train"), support.model_status("speak"),
+                                                 support.optional_model_status()))
 
     def choose_folder(self) -> str:
         return QFileDialog.getExistingDirectory(self, "Choose the folder with the model files")
@@ -92,12 +93,13 @@ class ModelsBox(QGroupBox):
             self.train_ready = self.speak_ready = False
             self.label.setText(f"✗ The base models could not be checked ({error}).")
         else:
-            train, speak = result
+            train, speak, optional = result
             self.train_ready, text = support.models_text(train)
             self.speak_ready = support.models_text(speak)[0]
             if not self.train_ready:
                 text += "\nBuilding needs every file above." + (
                     " The files for a first version (F) are installed." if self.speak_ready else "")
+            text += support.optional_text(optional)
             self.label.setText(text)
         self.label.setAccessibleDescription(self.label.text())
         self.help.setVisible(not self.train_ready)

@@ -2,24 +2,32 @@
 
 Ticked, it runs `voicebank serve` for the chosen speaker as a child process (QProcess, as
 desktop/voice_actions.py runs `voicebank voice import`); unticked, or when the app closes, the
-child is stopped. One line under it says what is happening. When the service cannot start (for
-example one is running already) its own one-line reason is shown and the box is left unticked.
+child is stopped. One line under it says what is happening: "Starting…" until the service
+listens, then "Starting: loading your voice…" until it answers as a program would (GET /health
+says the engine, which loads the default voice first, is ready, then GET /voices answers, both
+with the token), and only then "On". When the service cannot start (for example one is running
+already) its own one-line reason is shown and the box is left unticked.
 `command` is an attribute (speaker -> program, arguments) so tests can run a stand-in.
 `changed(bool)` says the person's choice changed, for the app to remember (core.settings).
 """
 from __future__ import annotations
 
+import json
 import re
 
-from PySide6.QtCore import QProcess, QTimer, Signal
+from PySide6.QtCore import QByteArray, QProcess, QTimer, QUrl, Signal
+from PySide6.QtNetwork import QNetworkAccessManager, QNetworkProxy, QNetworkReply, QNetworkRequest
 from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
 
 from core.speak.page_state import app_words
 from desktop.voice_actions import voice_command
 
 STOP_WAIT_MS = 10_000           # the service stops its engine first; then it is killed
+POLL_MS = 300                   # how often a listening service is asked whether it answers yet
 LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 OFF = "Off."
+STARTING = "Starting…"
+LOADING = "Starting: loading your voice…"
 
 
 def serve_command(speaker) -> tuple[str, list[str]]:
@@ -36,6 +44,14 @@ class ServiceSwitch(QWidget):
         self.command = serve_command
         self.process: QProcess | None = None
         self.port: int | None = None
+        self.answering = False          # the service answered /health (ready) and /voices
+        self._net = QNetworkAccessManager(self)
+        self._net.setProxy(QNetworkProxy(QNetworkProxy.NoProxy))   # 127.0.0.1, never a proxy
+        self._reply: QNetworkReply | None = None
+        self._poll = QTimer(self)
+        self._poll.setSingleShot(True)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(lambda: self._ask("/health"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.check = QCheckBox("Let other programs on this computer &use my voice")
@@ -92,16 +108,62 @@ class ServiceSwitch(QWidget):
         process.readyReadStandardOutput.connect(lambda: self._read(process))
         process.finished.connect(lambda code, _status: self._finished(process, code))
         process.errorOccurred.connect(lambda error: self._error(process, error))
-        self.port = None
-        self._show("Starting…")
+        self.port, self.answering = None, False
+        self._show(STARTING)
         process.start(program, args)
 
     def _read(self, process: QProcess) -> None:
         text = bytes(process.readAllStandardOutput()).decode("utf-8", "replace")
         found = LISTENING.search(text)
-        if found and process is self.process:
+        if found and process is self.process and self.port is None:
             self.port = int(found.group(1))
+            self._show(LOADING)
+            self._ask("/health")
+
+    # ---- is it answering? ----------------------------------------------------------------------
+
+    def _ask(self, path: str) -> None:
+        """GET `path` from the listening service, as another program would (with the token)."""
+        if self.process is None or self.port is None:
+            return
+        from core.service.security import token_path
+
+        try:
+            token = token_path().read_text(encoding="ascii").strip()
+        except (OSError, ValueError):       # not written yet (or being rewritten): ask again shortly
+            self._poll.start()
+            return
+        request = QNetworkRequest(QUrl(f"http://127.0.0.1:{self.port}{path}"))
+        request.setRawHeader(QByteArray(b"Authorization"), QByteArray(f"Bearer {token}".encode("ascii")))
+        request.setTransferTimeout(5000)
+        reply = self._reply = self._net.get(request)
+        reply.finished.connect(lambda: self._answered(reply, path))
+
+    def _answered(self, reply: QNetworkReply, path: str) -> None:
+        reply.deleteLater()
+        if reply is not self._reply or self.process is None:
+            return                          # stopped meanwhile
+        self._reply = None
+        body = None
+        if reply.error() == QNetworkReply.NoError:
+            try:
+                body = json.loads(bytes(reply.readAll()).decode("utf-8"))
+            except ValueError:
+                body = None
+        if path == "/health" and isinstance(body, dict) and body.get("engine") == "ready":
+            self._ask("/voices")
+        elif path == "/voices" and isinstance(body, dict) and "voices" in body:
+            self.answering = True
             self._show(f"On: programs on this computer can use your voice (port {self.port}).")
+        else:                               # not yet (loading the voice, or not answering yet)
+            self._poll.start()
+
+    def _quiet(self) -> None:
+        """Stop asking (the service stopped or is being stopped)."""
+        self._poll.stop()
+        reply, self._reply = self._reply, None
+        if reply is not None:
+            reply.abort()
 
     def _error(self, process: QProcess, error) -> None:
         if error == QProcess.FailedToStart and process is self.process:
@@ -113,7 +175,8 @@ class ServiceSwitch(QWidget):
         if process is not self.process:
             return                          # stopped on purpose: stop() said so already
         err = bytes(process.readAllStandardError()).decode("utf-8", "replace").strip()
-        self.process, self.port = None, None
+        self.process, self.port, self.answering = None, None, False
+        self._quiet()
         process.deleteLater()
         lines = [line for line in err.splitlines() if line.startswith("voicebank serve: ")] or err.splitlines()
         why = app_words(lines[-1].removeprefix("voicebank serve: ")) if lines else ""
@@ -123,7 +186,8 @@ class ServiceSwitch(QWidget):
     def stop(self, wait: bool = False) -> None:
         """Ask the service to stop (it stops its engine first); killed if it has not in STOP_WAIT_MS.
         `wait`: return only once it is gone (the app closing)."""
-        process, self.process, self.port = self.process, None, None
+        process, self.process, self.port, self.answering = self.process, None, None, False
+        self._quiet()
         self._show(OFF)
         if process is None or process.state() == QProcess.NotRunning:
             return

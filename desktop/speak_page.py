@@ -376,8 +376,8 @@ class SpeakPage(QWidget):
             self.status.started("Loading the voice (the first time takes a while)…")
         elif stage == "speak":
             self.status.started(f"Saying sentence {step} of {total}…")
-            if event.get("chunk"):
-                self.queue.add_chunk(step, Path(event["chunk"]))
+            if event.get("chunk"):      # numbered by piece: a sentence may come in pieces
+                self.queue.add_chunk(int(event.get("piece") or step), Path(event["chunk"]))
 
     def _on_result(self, job: str, data: dict) -> None:
         if job != self.job:

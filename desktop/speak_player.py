@@ -1,5 +1,5 @@
-"""The Speak page's play queue: sentences are played one after another as they arrive, in
-order even when the worker announces one late.
+"""The Speak page's play queue: sentences (or the pieces of one) are played one after another as
+they arrive, in order even when the worker announces one late.
 
 The sound card is an edge: `SoundPlayer` plays through core.audio.playback (PortAudio) and
 returns at once; the queue waits the clip's length on a Qt timer before the next one. Tests give
@@ -20,6 +20,7 @@ from core.audio.io import AudioFileError
 
 log = logging.getLogger(__name__)
 
+HANDOVER_MS = 80        # the next clip is queued this long before the current one ends
 NO_SOUND = ("No speaker or headphones were found, so nothing can be heard. The words are kept: "
             "replay them from “What was said” or save them as a file (Ctrl+S). ")
 
@@ -33,17 +34,23 @@ class Player(Protocol):
 
 
 class SoundPlayer:
+    """One continuous output: a clip handed over before the last one ends follows it without a
+    gap (the pieces of a sentence made while it is being spoken)."""
+
+    def __init__(self) -> None:
+        from core.audio.playback import ContinuousOutput
+
+        self.output = ContinuousOutput()
+
     def play(self, path: Path, volume: float) -> float:
-        from core.audio import playback
         from core.audio.io import read_audio
 
         clip = read_audio(path, max_seconds=None)
-        playback.play(clip.samples * max(0.0, min(1.0, volume)), clip.sample_rate)
+        self.output.append(clip.samples * max(0.0, min(1.0, volume)), clip.sample_rate)
         return clip.duration
 
     def stop(self) -> None:
-        from core.audio import playback
-        playback.stop()
+        self.output.stop()
 
 
 class PlayQueue(QObject):
@@ -128,4 +135,5 @@ class PlayQueue(QObject):
             return
         self.current = path
         self.started.emit(path)
-        self._timer.start(max(0, int(round(seconds * 1000))))
+        # The next clip is handed over a little before this one ends, so that it joins on.
+        self._timer.start(max(0, int(round(seconds * 1000)) - HANDOVER_MS))

@@ -28,7 +28,15 @@ def add_bench_parser(subparsers) -> None:
                         "files and synthesise in a fresh process (keys: see core/bench/memory.py)")
     p.add_argument("--memory-dir", default=None,
                    help="with --memory: keep the saved models in this folder (reused when present)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--avx2", action="store_true",
+                   help="with --memory: the fresh process runs as an AVX2-only CPU would (ISA capped to "
+                        "AVX2, bf16 levers off; what took effect is printed)")
+    p.add_argument("--neighbour", action="store_true",
+                   help="synthesis with one busy neighbour process next to the quiet figure: fixed "
+                        "threads vs the count picked from the load (keys: see core/bench/neighbour.py)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads (default on the CPU: picked from the load at start, "
+                        "core/runtime/threads.py)")
     p.add_argument("--int8-reduce-range", choices=("auto", "on", "off"), default="auto",
                    help="int8 GPT inputs in 7 bits (on), 8 bits (off), or as this CPU's int8 kernel "
                         "needs (auto: 7 bits where it adds in a saturating int16, e.g. AVX2)")
@@ -69,8 +77,17 @@ def cmd_bench(args) -> int:
             print("--memory measures CPU RAM; run it with --device cpu.", file=sys.stderr)
             return 2
         res = run_memory(fast, quick=args.quick, folder=Path(args.memory_dir) if args.memory_dir else None,
-                         log=log)
+                         log=log, avx2=getattr(args, "avx2", False))
         print(json.dumps(res, indent=2, ensure_ascii=False) if args.json else format_memory(res))
+        return 0 if res["isa"]["ok"] else 1
+    if getattr(args, "neighbour", False):
+        from core.bench.neighbour import format_neighbour, run_neighbour
+
+        if dev.type != "cpu":
+            print("--neighbour measures CPU threads; run it with --device cpu.", file=sys.stderr)
+            return 2
+        res = run_neighbour(fast, quick=args.quick, runs=args.runs, log=log)
+        print(json.dumps(res, indent=2, ensure_ascii=False) if args.json else format_neighbour(res))
         return 0
     res = run_bench(str(dev), quick=args.quick, runs=args.runs, train=not args.no_train, fast=fast, log=log)
     print(json.dumps(res, indent=2, ensure_ascii=False) if args.json else format_result(res))

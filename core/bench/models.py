@@ -14,7 +14,7 @@ import torch
 
 from core.engine.official import official_gpt_config, official_sovits_config
 
-__all__ = ["build_models", "reference_wav", "no_eos", "STANDARD_TEXT", "PROMPT_TEXT", "LONG_TEXTS",
+__all__ = ["build_models", "reference_wav", "no_eos", "sovits_hparams", "gpt_config", "STANDARD_TEXT", "PROMPT_TEXT", "LONG_TEXTS",
            "REF_SECONDS", "SR"]
 
 STANDARD_TEXT = "今天天气很好，我们一起去公园散步，然后回家吃一顿丰盛的晚饭吧。"  # 59 phones
@@ -48,30 +48,59 @@ def no_eos(module, inputs, out):
     return out
 
 
-def build_models(workdir: Path, quick: bool = False, seed: int = 0):
-    """(gpt, sovits, hubert, Bert) with seeded random weights; full size unless `quick`. The
-    Bert is the whole masked-LM model (as saved to files); `trim_bert` makes it what `load_bert`
-    gives."""
+# Smaller than full size, same shapes where the models meet (SSL 768, BERT 1024, codebook 1024):
+# `quick` for the CI bench, `tiny` for the GPU bench's --smoke run (seconds, not figures).
+QUICK_GPT = dict(n_layer=4, hidden_dim=256, embedding_dim=256, n_head=8, linear_units=1024)
+QUICK_SOVITS = dict(upsample_initial_channel=128, hidden_channels=96, filter_channels=256, inter_channels=96)
+TINY_GPT = dict(n_layer=2, hidden_dim=128, embedding_dim=128, n_head=4, linear_units=512)  # FFN: 4 x hidden, as files load
+TINY_SOVITS = dict(upsample_initial_channel=64, hidden_channels=32, filter_channels=64, inter_channels=32)
+TINY_SEGMENT = 8 * 640      # training crop: 8 frames instead of 32
+
+
+def sovits_hparams(quick: bool = False, tiny: bool = False) -> dict:
+    """The SoVITS hyper-parameters of the bench's models (the original's s2.json, reduced)."""
+    hp = official_sovits_config()
+    if tiny:
+        hp["model"].update(TINY_SOVITS)
+        hp["train"]["segment_size"] = TINY_SEGMENT
+    elif quick:
+        hp["model"].update(QUICK_SOVITS)
+    return hp
+
+
+def gpt_config(quick: bool = False, tiny: bool = False):
+    from core.engine.gpt import GPTConfig
+
+    gcfg = GPTConfig.from_checkpoint_config(official_gpt_config())
+    for name, value in (TINY_GPT if tiny else QUICK_GPT if quick else {}).items():
+        setattr(gcfg, name, value)
+    return gcfg
+
+
+def build_models(workdir: Path, quick: bool = False, seed: int = 0, tiny: bool = False):
+    """(gpt, sovits, hubert, Bert) with seeded random weights; full size unless `quick` (or
+    `tiny`: smaller still). The Bert is the whole masked-LM model (as saved to files);
+    `trim_bert` makes it what `load_bert` gives."""
     from transformers import BertConfig, BertForMaskedLM, HubertConfig, HubertModel
     from transformers.utils import logging as hf_logging
 
     from core.engine.checkpoint import HParams
     from core.engine.features import Bert
-    from core.engine.gpt import GPTConfig, Text2Semantic
+    from core.engine.gpt import Text2Semantic
     from core.engine.sovits import SoVITS, SoVITSConfig
 
     hf_logging.set_verbosity_error()
     torch.manual_seed(seed)
-    gcfg = GPTConfig.from_checkpoint_config(official_gpt_config())
-    hp = official_sovits_config()
-    if quick:
-        gcfg.n_layer, gcfg.hidden_dim, gcfg.embedding_dim, gcfg.n_head, gcfg.linear_units = 4, 256, 256, 8, 1024
-        hp["model"].update(upsample_initial_channel=128, hidden_channels=96, filter_channels=256,
-                           inter_channels=96)
-    gpt = Text2Semantic(gcfg).eval()
+    gpt = Text2Semantic(gpt_config(quick, tiny)).eval()
     gpt.ar_predict_layer.register_forward_hook(no_eos)  # the workload is exactly its tokens
-    sovits = SoVITS(SoVITSConfig.from_hparams(HParams(**hp)), with_posterior=False).eval()
-    if quick:
+    sovits = SoVITS(SoVITSConfig.from_hparams(HParams(**sovits_hparams(quick, tiny))), with_posterior=False).eval()
+    tok = _tokenizer(workdir, STANDARD_TEXT + PROMPT_TEXT + "".join(LONG_TEXTS))
+    if tiny:    # the bench's tokenizer knows only its own characters: no 21128-word table
+        hcfg = HubertConfig(hidden_size=768, num_hidden_layers=1, num_attention_heads=2,
+                            intermediate_size=64, conv_dim=(32,) * 7, num_conv_pos_embeddings=16)
+        bcfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=1024, num_hidden_layers=3, num_attention_heads=2,
+                          intermediate_size=64, max_position_embeddings=512)
+    elif quick:
         hcfg = HubertConfig(hidden_size=768, num_hidden_layers=2, num_attention_heads=4,
                             intermediate_size=256, conv_dim=(64,) * 7, num_conv_pos_embeddings=16)
         bcfg = BertConfig(vocab_size=21128, hidden_size=1024, num_hidden_layers=3, num_attention_heads=4,
@@ -81,7 +110,6 @@ def build_models(workdir: Path, quick: bool = False, seed: int = 0):
         bcfg = BertConfig(vocab_size=21128, hidden_size=1024, num_hidden_layers=24,
                           num_attention_heads=16, intermediate_size=4096, max_position_embeddings=512)
     hubert = HubertModel(hcfg).eval()
-    tok = _tokenizer(workdir, STANDARD_TEXT + PROMPT_TEXT + "".join(LONG_TEXTS))
     bert = Bert(tok, BertForMaskedLM(bcfg).eval())
     return gpt, sovits, hubert, bert
 

@@ -44,6 +44,9 @@ JSON keys (`--json`; seconds unless the name says otherwise):
 | audio_s | duration of the standard workload's audio (10 s) |
 | first_synthesis_s, first_to_warm | the first synthesis after load, and its ratio to e2e_s (target <= 2) |
 | stream_first_audio_s | `stream()` of the standard text: time to the first audio (one sentence: the whole sentence) |
+| pieces_first_audio_s | `stream(pieces=True)` (what the Speak page runs): time to the first piece of the 10 s sentence |
+| pieces_total_s | the same, time to the last piece (the pieces' extra decoding included) |
+| pieces_snr_db | the pieces joined against the whole-sentence audio, same tokens, noise off: SNR in dB |
 | stage_s | e2e's own breakdown (text, bert, gpt, sovits), median run |
 | peak_rss_mb | peak resident memory of the process while synthesising (all four models loaded; the counter is reset after building them where Linux allows: see peak_rss_reset) |
 | peak_rss_reset | true if peak_rss_mb covers synthesis only (else: the whole process, model building included) |
@@ -73,6 +76,7 @@ fresh process as the app does.
 from __future__ import annotations
 
 import copy
+import math
 import gc
 import os
 import tempfile
@@ -80,6 +84,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
 
 from core.bench.machine import cpu_name, load_average, median, peak_rss_mb, reset_peak_rss, sync, timed
@@ -105,7 +110,7 @@ JSON_KEYS = (
     "fast_paths.notes", "fast_paths.gates", "fast_paths.gate_s", "fast_paths.gate_cache", "fast_paths.cpu",
     "load_s", "reference_s", "gpt_prefill_ms", "gpt_tokens_per_s", "gpt_s",
     "sovits_s", "sovits_rtf", "sovits_new_length_s", "e2e_s", "e2e_rtf", "audio_s", "first_synthesis_s", "first_to_warm",
-    "stream_first_audio_s", "stage_s", "peak_rss_mb", "peak_rss_reset", "build_peak_rss_mb", "peak_gpu_mb",
+    "stream_first_audio_s", "pieces_first_audio_s", "pieces_total_s", "pieces_snr_db", "stage_s", "peak_rss_mb", "peak_rss_reset", "build_peak_rss_mb", "peak_gpu_mb",
     "long.sentences", "long.tokens_per_sentence", "long.batch_size", "long.audio_s", "long.total_s",
     "long.rtf", "long.first_audio_s", "long.overlap", "long.sequential_total_s", "long.overlapped_total_s",
     "gates.int8_agreement", "gates.int8_free_running_prefix", "gates.bf16_snr_db",
@@ -127,6 +132,30 @@ def _gpt_stage(synth, x, bert, prompt, new_tokens: int, device) -> tuple[float, 
     t_all, _ = timed(lambda: gpt.generate(x, bert, prompt, top_k=15, max_new_tokens=new_tokens,
                                            eos_disabled=True, seed=1), device)
     return t_pre, t_all
+
+
+def _pieces_figures(synth, opts, runs: int, dev) -> dict:
+    """The Speak page's path: the sentence in pieces while its GPT runs (core.runtime.sentence_stream)."""
+    from dataclasses import replace
+
+    firsts, totals = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        arrivals = []
+        for _part in synth.stream(STANDARD_TEXT, opts, pieces=True):
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)
+            arrivals.append(time.perf_counter() - t0)
+        firsts.append(arrivals[0])
+        totals.append(arrivals[-1])
+    quiet = replace(opts, noise_scale=0.0)
+    whole = synth.synthesize(STANDARD_TEXT, quiet)
+    pieces = np.concatenate([p.audio for p in synth.stream(STANDARD_TEXT, quiet, pieces=True)])
+    n = min(len(whole), len(pieces))
+    err = float(np.sum((whole[:n] - pieces[:n]) ** 2))
+    snr = 10 * math.log10(float(np.sum(whole[:n] ** 2)) / err) if err > 0 else math.inf
+    return {"pieces_first_audio_s": round(median(firsts), 3), "pieces_total_s": round(median(totals), 3),
+            "pieces_snr_db": round(snr, 1) if math.isfinite(snr) else None}
 
 
 def run_bench(device: str = "cpu", quick: bool = False, runs: int | None = None, train: bool = True,
@@ -219,6 +248,7 @@ def run_bench(device: str = "cpu", quick: bool = False, runs: int | None = None,
             next(it)
             it.close()
         res["stream_first_audio_s"] = round(median([timed(first_audio, dev)[0] for _ in range(runs)]), 3)
+        res.update(_pieces_figures(synth, opts, runs, dev))
 
         say("stages")
         r = synth.reference
@@ -308,6 +338,8 @@ def format_result(r: dict) -> str:
         f"  end to end {r['e2e_s']} s, RTF {r['e2e_rtf']} (stages {r['stage_s']})",
         f"  first synthesis {r['first_synthesis_s']} s = {r['first_to_warm']}x warm; stream first audio "
         f"{r['stream_first_audio_s']} s; reference (once per voice) {r['reference_s']} s",
+        f"  in pieces (the Speak page): first audio {r['pieces_first_audio_s']} s, last piece "
+        f"{r['pieces_total_s']} s, {r['pieces_snr_db']} dB SNR against the whole sentence",
         f"  peak RSS {r['peak_rss_mb']} MB" + (f", GPU {r['peak_gpu_mb']} MB" if r['peak_gpu_mb'] else ""),
         f"  gates: int8 agreement {r['gates']['int8_agreement']}, bf16 SNR {r['gates']['bf16_snr_db']} dB",
         f"  load-time gates ({f.get('gate_s')} s): " + "; ".join(

@@ -12,14 +12,14 @@ from typing import Any
 import torch
 
 from core.bench.machine import median, peak_rss_mb, reset_peak_rss, timed
-from core.engine.official import official_gpt_config, official_sovits_config
+from core.bench.models import gpt_config, sovits_hparams
 
 __all__ = ["train_figures"]
 
 
 def train_figures(device: torch.device, quick: bool, steps: int) -> dict:
     from core.engine.checkpoint import HParams
-    from core.engine.gpt import GPTConfig, Text2Semantic
+    from core.engine.gpt import Text2Semantic
     from core.engine.sovits import SoVITS, SoVITSConfig
 
     amp_modes: list[torch.dtype | None] = [None]
@@ -59,11 +59,7 @@ def train_figures(device: torch.device, quick: bool, steps: int) -> dict:
         return {"steps_per_s": round(1 / median(times), 3), "peak_mb": round(peak, 1)}
 
     # SoVITS generator step.
-    hp = official_sovits_config()
-    if quick:
-        hp["model"].update(upsample_initial_channel=128, hidden_channels=96, filter_channels=256,
-                           inter_channels=96)
-    scfg = SoVITSConfig.from_hparams(HParams(**hp))
+    scfg = SoVITSConfig.from_hparams(HParams(**sovits_hparams(quick)))
     B, T = (2, 64) if quick else ((8, 250) if device.type == "cuda" else (2, 200))
 
     def sov_batch():
@@ -89,9 +85,7 @@ def train_figures(device: torch.device, quick: bool, steps: int) -> dict:
     out["sovits"] = sov
 
     # GPT step.
-    gcfg = GPTConfig.from_checkpoint_config(official_gpt_config())
-    if quick:
-        gcfg.n_layer, gcfg.hidden_dim, gcfg.embedding_dim, gcfg.n_head, gcfg.linear_units = 4, 256, 256, 8, 1024
+    gcfg = gpt_config(quick)
     GB, TX, TY = (2, 30, 50) if quick else ((8, 60, 250) if device.type == "cuda" else (4, 60, 250))
 
     def gpt_batch():

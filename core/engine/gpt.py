@@ -166,10 +166,20 @@ class Text2Semantic(nn.Module):
             out[i, Tx - n:] = xs[i, :n]
         return out
 
-    def step(self, tokens: Tensor, cache: KVCache) -> Tensor:
-        """Feed one new token per row [B]; returns the hidden state [B, D]."""
-        pos = cache.length - cache.text_len  # audio position of this token
-        e = self.ar_audio_position.at(self.ar_audio_embedding(tokens[:, None]), pos)
+    def step(self, tokens: Tensor, cache: KVCache, positions: Tensor | None = None) -> Tensor:
+        """Feed one new token per row [B]; returns the hidden state [B, D].
+
+        `positions` [B]: each row's own audio position, for a batch whose rows joined at
+        different steps (`core.runtime.batching`); None: every row at the cache's.
+        """
+        if positions is None:
+            pos = cache.length - cache.text_len  # audio position of this token
+            e = self.ar_audio_position.at(self.ar_audio_embedding(tokens[:, None]), pos)
+        else:  # the same sums as `at`, one table row per batch row
+            sine = self.ar_audio_position
+            x = self.ar_audio_embedding(tokens[:, None])
+            rows = sine.table(int(positions.max()) + 1)[positions][:, None]
+            e = sine.dropout(x + sine.alpha * rows.to(x.dtype))
         mask = None
         if cache.key_mask is not None:
             mask = cache.key_mask[:, None, None, :cache.length + 1]

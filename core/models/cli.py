@@ -29,7 +29,9 @@ def add_models_parser(subparsers) -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="import files from a folder (e.g. GPT_SoVITS/pretrained_models) or a .zip")
     imp.add_argument("path", help="folder, .zip or single file")
     dl = sub.add_parser("download", help="download the missing files (resumes an interrupted download)")
-    dl.add_argument("models", nargs="*", metavar="MODEL", help="only these models (default: all)")
+    dl.add_argument("models", nargs="*", metavar="MODEL",
+                    help="only these models (default: all the required ones; name an optional one, "
+                         "e.g. g2pw, to get it)")
     dl.add_argument("--purpose", choices=("speak", "train"), help="only the files needed for this")
     dl.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the server (default 30)")
     return p
@@ -54,19 +56,23 @@ def cmd_models(args) -> int:
 
 def _cmd_list(args) -> int:
     man = default_manifest()
-    states = status(rehash=getattr(args, "rehash", False))
+    every = status(rehash=getattr(args, "rehash", False), optional=True)
+    optional = {m.id for m in man.models if m.optional}
+    states = [s for s in every if s.model not in optional]     # what readiness depends on
     if getattr(args, "json", False):
         print(json.dumps({
             "models_dir": str(models_dir()),
             "ready": all(s.installed for s in states),
             "files": [{"model": s.model, "file": s.file, "path": str(s.path), "state": s.state,
-                       "detail": s.detail, "hash_source": s.hash_source} for s in states],
+                       "detail": s.detail, "hash_source": s.hash_source, "optional": s.model in optional}
+                      for s in every],
         }, ensure_ascii=False, indent=2))
         return 0 if all(s.installed for s in states) else 1
     print(f"Models folder: {models_dir()}")
     for spec in man.models:
-        print(f"\n{spec.id}  ({spec.licence}) {spec.title}")
-        for s in (s for s in states if s.model == spec.id):
+        extra = " [optional: the app works without it]" if spec.optional else ""
+        print(f"\n{spec.id}  ({spec.licence}) {spec.title}{extra}")
+        for s in (s for s in every if s.model == spec.id):
             f = spec.file(s.file)
             size = mb(f.display_size) if f.size is not None or f.approx_size is None \
                 else f"about {mb(f.approx_size)}"
@@ -79,6 +85,10 @@ def _cmd_list(args) -> int:
     if not train:
         print("Get the missing files with `voicebank models download`, or, without internet, "
               "`voicebank models import PATH` (a GPT-SoVITS pretrained_models folder or a .zip of it).")
+    for spec in man.models:
+        if spec.optional and not all(s.installed for s in every if s.model == spec.id):
+            print(f"Optional, not installed: {spec.id} ({spec.purpose}). Get it with `voicebank models "
+                  f"download {spec.id}` or import its folder or zip.")
     return 0 if train else 1
 
 

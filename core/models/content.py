@@ -7,6 +7,8 @@ import records the hash, and every later copy must match it), the file itself is
   config it carries; a transformers model from the config.json installed beside it (imported
   first: the manifest lists it first). A file of the right name but the wrong model, or one made
   to look like a model, is rejected before its hash could lock the genuine file out.
+An ONNX file (g2pW) must use no custom operators and keep no data outside itself
+(core.text.onnx_check), and have the inputs its model has.
 """
 from __future__ import annotations
 
@@ -103,4 +105,18 @@ def content_problem(model_id: str, name: str, path: Path, model_folder: Path) ->
         check_torch_file(path, limit=FEATURE_MODEL_LIMIT, name=name, what="model file")
     except TorchFileError as exc:
         return str(exc)
+    return None
+
+
+def onnx_problem(model_id: str, path: Path) -> str | None:
+    """Why the ONNX file at `path` is not the model `model_id` names (or not one this app opens)."""
+    from core.text import g2pw
+    from core.text.onnx_check import OnnxFileError, inspect_onnx
+
+    try:
+        facts = inspect_onnx(path)
+    except OnnxFileError as exc:
+        return str(exc)
+    if model_id == g2pw.FOLDER_NAME and (sorted(facts.inputs) != sorted(g2pw.INPUTS) or len(facts.outputs) != 1):
+        return f"it is not a g2pW model (its inputs are {', '.join(facts.inputs) or 'none'})"
     return None

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,11 +259,49 @@ def download_missing(models: Iterable[str] | None = None, *, purpose: str | None
                      manifest: Manifest | None = None, root: Path | None = None,
                      progress: Callable[[ModelFile, int, "int | None"], None] | None = None,
                      cancel: Cancel | None = None, timeout: float = 30.0) -> list[DownloadResult]:
-    """Download every file of the given models that is not installed; stops at the first error."""
+    """Download every file of the given models that is not installed; stops at the first error.
+    With no models named, the optional ones are left out (name them to get them)."""
+    man = _m(manifest)
     results = []
-    for f in _m(manifest).files(models, purpose):
+    archives: dict[str, list[ModelFile]] = {}
+    for f in man.files(models, purpose):
         if file_status(f, root=root).installed:
+            continue
+        if f.in_archive:        # fetched once per archive, below
+            archives.setdefault(f.url, []).append(f)
             continue
         cb = (lambda done, total, f=f: progress(f, done, total)) if progress else None
         results.append(download(f, progress=cb, cancel=cancel, timeout=timeout, root=root))
+    for url, members in archives.items():
+        results.append(_from_archive(man, url, members, root, progress, cancel, timeout))
     return results
+
+
+def _from_archive(man: Manifest, url: str, members: list[ModelFile], root: Path | None,
+                  progress: Callable[[ModelFile, int, "int | None"], None] | None,
+                  cancel: Cancel | None, timeout: float) -> DownloadResult:
+    """Files published only inside a zip (g2pW's G2PWModel.zip): download the zip like any file
+    (resumable; its hash recorded on first use, later copies must match), import the members
+    from it with every check an import makes, then delete it."""
+    from core.models.importer import import_from
+
+    first = members[0]
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", urllib.parse.unquote(url.rsplit("/", 1)[-1])) or "archive.zip"
+    archive = ModelFile(model=first.model, name=name, repo_path=name, url=url, size=None, sha256=None)
+    dest = dest_of(first, root).parent / f".download-{name}"
+    cb = (lambda done, total: progress(archive, done, total)) if progress else None
+    got = download(archive, dest, progress=cb, cancel=cancel, timeout=timeout, root=root)
+    try:
+        report = import_from(dest, manifest=man, root=root, models=[first.model], cancel=cancel)
+    finally:
+        dest.unlink(missing_ok=True)
+    taken = {i.file for i in report.items}
+    bad = [f"{i.file}: {i.reason}" for i in report.rejected] + [
+        f"{f.name}: not in the archive" for f in members if f.name not in taken]
+    if bad:
+        raise DownloadError(f"The download of {archive.key} did not give the expected files ({'; '.join(bad)}); "
+                            f"{IMPORT_HINT}.")
+    unpacked = ", ".join(i.file for i in report.imported) or "nothing new"
+    return DownloadResult(archive, dest.parent, got.sha256, got.size, got.resumed_from, got.transferred,
+                          got.first_use or bool(report.recorded),
+                          "; ".join([got.detail, f"unpacked {unpacked}"] + report.notes))

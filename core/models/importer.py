@@ -17,7 +17,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Callable, Iterator, Literal
+from typing import BinaryIO, Callable, Iterable, Iterator, Literal
 
 from core.models.manifest import Manifest, ModelFile
 from core.models.store import (Cancelled, ModelStoreError, check_candidate, dest_of, file_status,
@@ -58,6 +58,7 @@ class ImportReport:
     source: Path
     items: list[ImportItem] = field(default_factory=list)
     not_found: list[str] = field(default_factory=list)  # still-needed files the source did not hold
+    notes: list[str] = field(default_factory=list)      # e.g. g2pW made ready
 
     def _by(self, outcome: Outcome) -> list[ImportItem]:
         return [i for i in self.items if i.outcome == outcome]
@@ -89,6 +90,7 @@ class ImportReport:
                          "recorded on this first import and later copies are checked against it.")
         if not self.items and not self.not_found:
             lines.append("  nothing to do")
+        lines += [f"  {note}" for note in self.notes]
         return "\n".join(lines)
 
 
@@ -202,16 +204,20 @@ def _copy_candidate(f: ModelFile, e: _Entry, root: Path | None, cancel: Callable
 
 def import_from(path: Path | str, *, manifest: Manifest | None = None, root: Path | None = None,
                 cancel: Callable[[], bool] | None = None,
-                progress: Callable[[str, int, "int | None"], None] | None = None) -> ImportReport:
-    """Import every manifest file found in a folder, a .zip or a single file. See the module docstring."""
+                progress: Callable[[str, int, "int | None"], None] | None = None,
+                models: Iterable[str] | None = None) -> ImportReport:
+    """Import every manifest file found in a folder, a .zip or a single file (of `models`, else
+    of every model, the optional ones included). See the module docstring."""
     src = Path(path).expanduser()
     man = _m(manifest)
+    wanted = man.files(models, optional=True)
+    optional = {m.id for m in man.models if m.optional}
     report = ImportReport(src)
     if not src.exists():
         raise ModelImportError(f"{src} does not exist.")
     zf: zipfile.ZipFile | None = None
     try:
-        wanted_names = {f.name for f in man.files()}
+        wanted_names = {f.name for f in wanted}
         if src.is_dir():
             entries = list(_folder_entries(src))
         elif src.is_file() and src.name in wanted_names:
@@ -229,12 +235,14 @@ def import_from(path: Path | str, *, manifest: Manifest | None = None, root: Pat
         else:
             raise ModelImportError(f"{src} is neither a folder, a zip nor a file.")
 
-        counts = Counter(f.name for f in man.files())
-        for f in man.files():
+        counts = Counter(f.name for f in wanted)
+        # An optional model (g2pW) is worth a "missing" line only where the source had part of it.
+        seen = {f.model for f in wanted for e in entries if _matches(f, e, counts)}
+        for f in wanted:
             candidates = [e for e in entries if _matches(f, e, counts)]
             current = file_status(f, root=root)
             if not candidates:
-                if not current.installed:
+                if not current.installed and (f.model not in optional or f.model in seen):
                     report.not_found.append(f.key)
                 continue
             if current.installed:
@@ -256,5 +264,18 @@ def import_from(path: Path | str, *, manifest: Manifest | None = None, root: Pat
     finally:
         if zf is not None:
             zf.close()
+    report.notes += prepare_after_install(man, [i.model for i in report.imported], root)
     return report
+
+
+def prepare_after_install(man: Manifest, models: Iterable[str], root: Path | None) -> list[str]:
+    """g2pW, once all its files are in place: its int8 copy is written and checked now (a few
+    seconds) instead of at the first sentence. Only for the models folder the app reads."""
+    if root is not None or "g2pw" not in set(models) or "g2pw" not in {m.id for m in man.models}:
+        return []
+    if not all(file_status(f).installed for f in man.files(["g2pw"])):
+        return []
+    from core.text import g2pw
+
+    return [g2pw.prepare(dest_of(man.files(["g2pw"])[0]).parent).message]
 

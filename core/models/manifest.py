@@ -15,12 +15,13 @@ from core.paths import resources_dir
 
 SCHEMA = 1
 PURPOSES = ("speak", "train")
-FORMATS = ("torch", "json", "any")
+FORMATS = ("torch", "json", "onnx", "text", "any")
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 # File names become path components: one component, no separators, nothing hidden or relative.
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._=+-]{0,199}$")
+_MEMBER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._=+/-]{0,299}$")
 
 
 class ManifestError(ValueError):
@@ -38,6 +39,7 @@ class ModelFile:
     approx_size: int | None = None
     format: str = "any"
     needed_for: tuple[str, ...] = PURPOSES
+    in_archive: str | None = None   # the file is this member of the zip at `url` (e.g. G2PWModel.zip)
 
     @property
     def key(self) -> str:
@@ -58,6 +60,7 @@ class ModelSpec:
     files: tuple[ModelFile, ...]
     upstream: str = ""
     purpose: str = ""
+    optional: bool = False   # the app works fully without it (g2pW): never counted as missing
 
     def file(self, name: str) -> ModelFile:
         for f in self.files:
@@ -85,9 +88,12 @@ class Manifest:
     def file(self, model_id: str, name: str) -> ModelFile:
         return self.model(model_id).file(name)
 
-    def files(self, models: Iterable[str] | None = None, purpose: str | None = None) -> list[ModelFile]:
-        """The files of the given models (all when None), optionally only those needed for a purpose."""
-        specs = self.models if models is None else [self.model(m) for m in models]
+    def files(self, models: Iterable[str] | None = None, purpose: str | None = None,
+              optional: bool = False) -> list[ModelFile]:
+        """The files of the given models, optionally only those needed for a purpose. With no
+        models named: every required model, and the optional ones too when `optional`."""
+        specs = [m for m in self.models if optional or not m.optional] if models is None \
+            else [self.model(m) for m in models]
         return [f for spec in specs for f in spec.files if purpose is None or purpose in f.needed_for]
 
 
@@ -180,13 +186,20 @@ def parse_manifest(data: Any, source: str = "<manifest>") -> Manifest:
             if (not isinstance(needed, list) or not needed
                     or any(p not in PURPOSES for p in needed)):
                 raise ManifestError(f"{fw}: needed_for must be a non-empty list of {PURPOSES}")
+            member = f.get("in_archive")
+            if member is not None and (not isinstance(member, str) or not _MEMBER.match(member)
+                                       or ".." in member.split("/") or member.rsplit("/", 1)[-1] != name):
+                raise ManifestError(f"{fw}: in_archive must be a relative path inside the zip ending in the file name")
             files.append(ModelFile(
                 model=mid, name=name, repo_path=str(f.get("repo_path") or name), url=url,
                 size=_opt_int(f, "size", fw), sha256=sha, approx_size=_opt_int(f, "approx_size", fw),
-                format=fmt, needed_for=tuple(needed)))
+                format=fmt, needed_for=tuple(needed), in_archive=member))
+        optional = m.get("optional", False)
+        if not isinstance(optional, bool):
+            raise ManifestError(f"{where}: optional must be true or false")
         models.append(ModelSpec(id=mid, title=str(m.get("title") or mid), licence=licence,
                                 files=tuple(files), upstream=str(m.get("upstream") or ""),
-                                purpose=str(m.get("purpose") or "")))
+                                purpose=str(m.get("purpose") or ""), optional=optional))
     known = {"schema", "models", "name", "repository", "revision"}
     return Manifest(name=str(data.get("name") or ""), repository=str(data.get("repository") or ""),
                     revision=str(data.get("revision") or ""), models=tuple(models), source=source,

@@ -28,6 +28,7 @@ RECORDED_NAME = "recorded-hashes.json"
 CACHE_NAME = ".verified.json"
 PART_SUFFIX = ".part"
 CHUNK = 1 << 20
+MAX_TEXT = 64 * 1024 * 1024     # a "text" file (g2pW's character table: under 1 MB) is read whole
 
 # Writers in one process (GUI download thread + status poll) must not lose each other's updates.
 _lock = threading.RLock()
@@ -255,9 +256,10 @@ def file_status(f: ModelFile, *, root: Path | None = None, rehash: bool = False)
 
 def status(models: Iterable[str] | None = None, *, purpose: str | None = None,
            manifest: Manifest | None = None, root: Path | None = None,
-           rehash: bool = False) -> list[FileStatus]:
-    """One FileStatus per manifest file (of the given models, all when None)."""
-    return [file_status(f, root=root, rehash=rehash) for f in _m(manifest).files(models, purpose)]
+           rehash: bool = False, optional: bool = False) -> list[FileStatus]:
+    """One FileStatus per manifest file (of the given models; when None, of every required
+    model, and of the optional ones too when `optional`)."""
+    return [file_status(f, root=root, rehash=rehash) for f in _m(manifest).files(models, purpose, optional)]
 
 
 def missing(models: Iterable[str] | None = None, *, purpose: str | None = None,
@@ -281,13 +283,22 @@ class Verdict:
 
 
 def _format_problem(f: ModelFile, path: Path, root: Path | None = None) -> str | None:
-    """Used only when there is no hash to compare against: JSON must parse; a torch file must
-    open with the safe loader and match its model's config (core.models.content)."""
+    """Used only when there is no hash to compare against: JSON must parse; text must be UTF-8;
+    a torch file must open with the safe loader and match its model's config, an ONNX file must
+    be the model it claims to be with no custom code or outside data (core.models.content)."""
     try:
         if f.format == "json":
             with open(path, encoding="utf-8") as fh:
                 if not isinstance(json.load(fh), dict):
                     return "not a JSON object"
+        elif f.format == "text":
+            if path.stat().st_size > MAX_TEXT:
+                return f"far larger than a text table ({mb(path.stat().st_size)})"
+            path.read_bytes().decode("utf-8")
+        elif f.format == "onnx":
+            from core.models.content import onnx_problem
+
+            return onnx_problem(f.model, path)
         elif f.format == "torch":
             with open(path, "rb") as fh:
                 head = fh.read(4)

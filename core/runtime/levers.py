@@ -21,7 +21,7 @@ torch), and left off for that load where it fails:
 | `bf16_decoder` | the generator under bf16 autocast (with `chunked_decoder`, every stage; without it, whole-sequence bf16, which pays ~1 s of oneDNN set-up per new length: the bench's A/B only) | only on CPUs with native bf16 (AVX512-BF16 / AMX, no ISA cap below them) and only if its output is >= 30 dB SNR against the fp32 whole-sequence generator on the loaded model (checked at load, cached) |
 | `cuda_graph` | CUDA only: the GPT decodes over a static KV cache with its decode step captured as a CUDA graph (`core.runtime.cuda_decode`); falls back to the eager step if capture fails. UNMEASURED (no GPU when written) | same greedy tokens as the eager path (tests, CPU without a graph) |
 | `bf16_bert` | BERT-large's weights in bf16 (1.3 GB -> 0.65 GB, and about 2.5x faster), only on CPUs with native bf16 | its features >= 30 dB SNR against fp32 on the loaded model (checked at load, cached; fp32 kept otherwise) and >= 95 % same greedy GPT tokens (`voicebank bench`) |
-| `threads` | torch intra-op threads for synthesis (None: leave torch's default, all cores) | - |
+| `threads` | torch intra-op threads for synthesis (None: leave torch's default, all cores); the CPU default is `core.runtime.threads.pick_threads()` at load: the usable cores minus those other processes keep busy, so a busy neighbour does not make OpenMP's spinning collapse (`VOICEBANK_THREADS=N` pins it) | - |
 | `overlap` | in `stream()`/`synthesize()`, the GPT of batch n+1 runs in a worker thread while batch n is vocoded (default only with >= 4 cores) | same audio as sequential (tests) |
 | `warmup` | one short synthesis pass at load (oneDNN primitives, allocator) | first synthesis <= 2x a warm one (bench) |
 
@@ -53,6 +53,7 @@ from typing import Any
 import torch
 
 from core.runtime.gates import Gate
+from core.runtime.threads import pick_threads
 
 __all__ = ["FastPaths", "FastPathReport"]
 
@@ -91,7 +92,9 @@ class FastPaths:
         if torch.device(device).type == "cpu":
             # Overlap runs two 2-thread pools at once; on 2 cores that oversubscribes them, and
             # OpenMP's busy-waiting then collapses (measured: 10x slower GPT under contention).
-            return cls(overlap=(os.cpu_count() or 1) >= 4)
+            # For the same reason the thread count leaves out the cores other processes keep
+            # busy at load (`core.runtime.threads`: the rule; VOICEBANK_THREADS pins it).
+            return cls(overlap=(os.cpu_count() or 1) >= 4, threads=pick_threads().threads)
         return replace(cls.plain(), fold_weight_norm=True, cuda_graph=True, warmup=True)
 
 

@@ -46,6 +46,7 @@ from core.runtime.device import DeviceSetup, pick_device
 from core.runtime.gates import voice_identity
 from core.runtime.levers import FastPathReport, FastPaths
 from core.runtime.reference import Reference, prepare_reference
+from core.runtime.sentence_stream import sentence_pieces
 from core.runtime.warmup import warmup
 from core.watermark import GENERIC_ID, embed as watermark
 from core.text import TextError
@@ -92,7 +93,9 @@ class SentenceAudio:
     index: int          # 0-based, among the sentences that are spoken
     total: int
     text: str
-    audio: np.ndarray   # float32 mono at 32 kHz, pause included
+    audio: np.ndarray   # float32 mono at 32 kHz, pause included (after the last part)
+    part: int = 0       # pieces of one sentence (`stream(pieces=True)`): 0, 1, ...
+    last: bool = True   # the sentence's last piece
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,19 +222,24 @@ class Synthesizer:
         return np.concatenate(parts).astype(np.float32, copy=False)
 
     def stream(self, text: str, options: SynthesisOptions | None = None,
-               cancel: Callable[[], bool] | None = None, userdict=None) -> Iterator[SentenceAudio]:
+               cancel: Callable[[], bool] | None = None, userdict=None,
+               pieces: bool = False) -> Iterator[SentenceAudio]:
         """Yield each sentence's audio as soon as it is ready.
 
         The text is checked before this returns (a SynthesisError comes from this call, not from
         the first next()); the first batch holds one sentence so that playback starts early.
+        `pieces`: the first sentence comes in pieces while its GPT still runs
+        (`core.runtime.sentence_stream`), so that the first audio is ready in a fraction of a
+        second; its pieces are SentenceAudio with the same index, `part` counting, `last` on the
+        final one.
         """
-        return self._run(text, options or SynthesisOptions(), cancel, None, userdict)
+        return self._run(text, options or SynthesisOptions(), cancel, None, userdict, pieces)
 
     def _run(self, text: str, options: SynthesisOptions, cancel, progress,
-             userdict=None) -> Iterator[SentenceAudio]:
+             userdict=None, pieces: bool = False) -> Iterator[SentenceAudio]:
         # userdict: core.text.userdict.UserDict (or word -> pronunciation dict) overriding the G2P
         plan = self._plan(text, options, userdict)  # eager: bad text fails here, not at the first next()
-        return self._generate(plan, options, cancel, progress)
+        return self._generate(plan, options, cancel, progress, pieces)
 
     # ---- steps -------------------------------------------------------------------------------
 
@@ -309,7 +317,8 @@ class Synthesizer:
 
     def _generate(self, plan: list[tuple[str, object]], options: SynthesisOptions,
                   cancel: Callable[[], bool] | None,
-                  progress: Callable[[int, int, str], None] | None) -> Iterator[SentenceAudio]:
+                  progress: Callable[[int, int, str], None] | None,
+                  pieces: bool = False) -> Iterator[SentenceAudio]:
         ref = self.reference
         assert ref is not None
         total = len(plan)
@@ -335,6 +344,24 @@ class Synthesizer:
         done = 0
         at_s = 0.0   # where the sentence starts in the whole output: the watermark runs on across sentences
         try:
+            if pieces and len(batches[0]) == 1:
+                def gpt_done() -> None:      # the next batch's GPT runs while this one is vocoded
+                    nonlocal ahead
+                    if pool is not None:
+                        ahead = pool.submit(gpt_stage, batches[1])
+                sentence, ph = plan[0]
+                for part, audio, last in sentence_pieces(self, ph, options, generator, voc_generator,
+                                                         max_new, gpt_done):
+                    self._check_cancel(cancel)
+                    if last:
+                        done += 1
+                        if progress is not None:
+                            progress(done, total, sentence)
+                        audio = np.concatenate([audio, pause])
+                    audio = watermark(audio, self.SAMPLE_RATE, self.watermark_id, at_s)
+                    at_s += len(audio) / self.SAMPLE_RATE
+                    yield SentenceAudio(0, total, sentence, audio, part=part, last=last)
+                batches = batches[1:]
             for k, batch in enumerate(batches):
                 self._check_cancel(cancel)
                 tokens = ahead.result() if ahead is not None else gpt_stage(batch)
@@ -361,6 +388,16 @@ class Synthesizer:
         if cancel is not None and cancel():
             raise SynthesisCancelled("Synthesis was cancelled.")
 
+    def _gpt_input(self, ph) -> tuple[Tensor, Tensor]:
+        """The GPT's context for one sentence: reference phones + its phones, BERT features alike."""
+        ref = self.reference
+        assert ref is not None
+        ref_ids = torch.tensor(ref.phone_ids, dtype=torch.long, device=self.device)
+        with self.setup.autocast():
+            bert = bert_features(self.bert, ph).float()
+        ids = torch.tensor(ph.ids, dtype=torch.long, device=self.device)
+        return torch.cat([ref_ids, ids]), torch.cat([ref.bert, bert], dim=1)
+
     def _semantic_tokens(self, texts: Sequence, options: SynthesisOptions,
                          generator: torch.Generator | None, max_new: int) -> list[Tensor]:
         """GPT stage for a batch of phonemized sentences: new tokens per sentence."""
@@ -368,13 +405,10 @@ class Synthesizer:
         assert ref is not None
         t = time.perf_counter()
         xs, berts = [], []
-        ref_ids = torch.tensor(ref.phone_ids, dtype=torch.long, device=self.device)
         for ph in texts:
-            with self.setup.autocast():
-                bert = bert_features(self.bert, ph).float()
-            ids = torch.tensor(ph.ids, dtype=torch.long, device=self.device)
-            xs.append(torch.cat([ref_ids, ids]))
-            berts.append(torch.cat([ref.bert, bert], dim=1))
+            x, bert = self._gpt_input(ph)
+            xs.append(x)
+            berts.append(bert)
         t_gpt = time.perf_counter()
         self.timings["bert"] += t_gpt - t
         with self.setup.autocast():
@@ -389,7 +423,15 @@ class Synthesizer:
 
     def _vocode(self, tokens: Tensor, phone_ids: Sequence[int], options: SynthesisOptions,
                 generator: torch.Generator | None) -> np.ndarray:
-        """SoVITS stage: one sentence's new tokens + its own phones + the reference style."""
+        """SoVITS stage: one sentence's new tokens + its own phones + the reference style,
+        divided by its peak where that exceeds 1."""
+        audio = self._decode_wav(tokens, phone_ids, options, generator)
+        peak = float(np.abs(audio).max()) if audio.size else 0.0
+        return audio / peak if peak > 1 else audio
+
+    def _decode_wav(self, tokens: Tensor, phone_ids: Sequence[int], options: SynthesisOptions,
+                    generator: torch.Generator | None) -> np.ndarray:
+        """The SoVITS decoder's raw float32 output for these tokens (timed as "sovits")."""
         ref = self.reference
         assert ref is not None
         if tokens.numel() == 0:  # the GPT ended at once; nothing to decode
@@ -402,9 +444,6 @@ class Synthesizer:
                                      speed=options.speed, generator=generator)
         except torch.OutOfMemoryError:
             raise SynthesisError("Not enough GPU memory; choose the CPU.") from None
-        audio = wav[0, 0].float().cpu().numpy()
-        peak = float(np.abs(audio).max()) if audio.size else 0.0
-        if peak > 1:
-            audio = audio / peak
+        audio = wav[0, 0].float().cpu().numpy().astype(np.float32, copy=False)
         self.timings["sovits"] += time.perf_counter() - t
-        return audio.astype(np.float32, copy=False)
+        return audio

@@ -7,8 +7,12 @@
                                opus); wav and pcm stream sentence by sentence
     GET|POST /tts              GPT-SoVITS api_v2 style: text, text_lang, ref_audio_path (a voice
                                id, never a path), speed_factor, media_type (wav, raw, ogg),
-                               streaming_mode; prompt_text / prompt_lang are accepted and unused
-                               (a voice speaks with its own reference)
+                               streaming_mode, and the sampling fields that mean the same here:
+                               top_k, top_p, temperature, repetition_penalty, seed (-1: random),
+                               fragment_interval (the pause after each sentence); absent, the
+                               voice's defaults (as the Speak page). prompt_text / prompt_lang
+                               and api_v2's other fields are accepted and unused (a voice speaks
+                               with its own reference; the engine splits and batches itself)
 
 Every request passes `Guard` first: loopback Host and Origin (else 403), the token (else 401),
 the body size (else 413) and the rate limit (else 429). Errors are JSON naming the field.
@@ -137,12 +141,51 @@ def _streaming_mode(value: Any) -> bool:
     raise RequestError(400, "'streaming_mode' must be true, false or 0-3.", "streaming_mode")
 
 
+def _integer(value: Any, name: str, lo: int, hi: int) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise RequestError(400, f"'{name}' must be a whole number from {lo} to {hi}.", name)
+    return value
+
+
+def _positive(value: Any, name: str, hi: float) -> float | None:
+    """A number above 0 and at most `hi`, or None when absent."""
+    number = _number(value, name, None, 0.0, hi)
+    if number == 0:
+        raise RequestError(400, f"'{name}' must be a number above 0 and at most {hi}.", name)
+    return number
+
+
+def _sampling(body: dict[str, Any]) -> dict[str, Any]:
+    """api_v2's fields that map onto SynthesisOptions, checked (400 naming the field); only
+    those given, so the voice's defaults hold for the rest."""
+    found: dict[str, Any] = {
+        "top_k": _integer(body.get("top_k"), "top_k", 1, 1024),
+        "top_p": _positive(body.get("top_p"), "top_p", 1.0),
+        "temperature": _positive(body.get("temperature"), "temperature", 2.0),
+        "repetition_penalty": _positive(body.get("repetition_penalty"), "repetition_penalty", 2.0),
+        "pause_s": _number(body.get("fragment_interval"), "fragment_interval", None, 0.0, 10.0),
+    }
+    seed = _integer(body.get("seed"), "seed", -1, 2 ** 63 - 1)
+    found["seed"] = None if seed is None or seed < 0 else seed      # -1: a random draw, as api_v2
+    return {name: value for name, value in found.items() if value is not None}
+
+
 async def _say(request: Request, service: Service, text: str, voice_id: str | None, speed: float,
-               fmt_name: str, streaming: bool, voice_field: str) -> Response:
+               fmt_name: str, streaming: bool, voice_field: str,
+               sampling: dict[str, Any] | None = None) -> Response:
     started = time.perf_counter()
     voice = speech.find_voice(service.speaker, voice_id, service.default_voice, voice_field)
+    # A request with its own sampling is made anew: a saved phrase's cached audio was made with
+    # the voice's defaults, and what this request makes is not kept in its place.
     plan = await asyncio.to_thread(speech.decide, service.speaker, text, voice, speed, service.scratch,
-                                   voice_field)
+                                   voice_field, not sampling)
     fmt = FORMATS[fmt_name]
     encoder = Encoder(fmt, streaming)
     what = f" {text!r}" if service.log_text else ""
@@ -153,7 +196,7 @@ async def _say(request: Request, service: Service, text: str, voice_id: str | No
                  time.perf_counter() - started)
         return Response(body, media_type=fmt.media_type, headers={"X-Voicebank-Source": plan.kind})
     try:
-        job = service.engine.submit(speech.engine_spec(plan))
+        job = service.engine.submit({**speech.engine_spec(plan), **(sampling or {})})
     except EngineBusy as exc:
         raise RequestError(429, f"Too many requests are queued ({exc}) Try again shortly.",
                            headers={"Retry-After": "1"}) from None
@@ -279,8 +322,9 @@ def build_app(service: Service):
                 raise RequestError(400, f"'media_type' {media[:20]!r} is not made here; use wav, raw or ogg.",
                                    "media_type")
             streaming = _streaming_mode(body.get("streaming_mode"))
+            sampling = _sampling(body)
             return await _say(request, service, text, voice or None, speed, TTS_FORMATS[media], streaming,
-                              voice_field)
+                              voice_field, sampling)
         return await answer(run())
 
     routes = [Route("/voices", voices), Route("/health", health),

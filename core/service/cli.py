@@ -27,7 +27,10 @@ def add_serve_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--hubert", help="chinese-hubert-base folder (default: the models folder)")
     p.add_argument("--bert", help="chinese-roberta-wwm-ext-large folder (default: the models folder)")
     p.add_argument("--batch-size", type=int, default=8, help="sentences in one engine batch (default 8)")
+    p.add_argument("--threads", type=int, help="torch threads for the GPT and for the vocoder, which run side "
+                   "by side (default: half the cores)")
     p.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)            # tests: no fast paths
+    p.add_argument("--no-overlap", dest="overlap", action="store_false", help=argparse.SUPPRESS)  # bench: vocoder inline
     p.add_argument("--max-new-tokens", type=int, help=argparse.SUPPRESS)             # tests
     p.set_defaults(func=cmd_serve)
     return p
@@ -124,7 +127,8 @@ def _serve(args, sock, speaker, voice_id, token, where) -> int:
     from core.speak.voices import speak_voices
 
     config = {"device": args.device, "plain": args.plain, "max_new_tokens": args.max_new_tokens,
-              "batch_size": args.batch_size, "hubert": args.hubert, "bert": args.bert}
+              "batch_size": args.batch_size, "hubert": args.hubert, "bert": args.bert,
+              "threads": args.threads, "overlap": args.overlap}
     voice = next((v for v in speak_voices(speaker) if v.id == voice_id), None)
     if voice is not None and not voice.missing():
         config["preload"] = voice.job_params()      # loaded before the engine says it is ready

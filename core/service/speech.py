@@ -65,10 +65,12 @@ def find_voice(speaker, voice_id: str | None, default_id: str | None, field: str
 
 
 def decide(speaker, text: str, voice: SpeakVoice | None, speed: float, scratch: Path,
-           voice_field: str = "voice") -> Utterance:
+           voice_field: str = "voice", cache: bool = True) -> Utterance:
+    """`cache`: a saved phrase may come from (and go to) the phrase cache; False when the request
+    sets its own sampling, so its audio is made anew (the person's own recordings still play)."""
     book = PhraseBook(Path(speaker.folder))
     phrase = book.find(text)
-    plan = plan_utterance(speaker, text, voice, speed, is_saved_phrase(text, book.phrases()), book,
+    plan = plan_utterance(speaker, text, voice, speed, cache and is_saved_phrase(text, book.phrases()), book,
                           _NoHistory(scratch), phrase.readings if phrase else None)
     if plan.kind == "problem" and voice is None:       # as on the Speak page: own messages only
         raise RequestError(404, NO_VOICE, voice_field)

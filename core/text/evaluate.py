@@ -1,10 +1,12 @@
 """Score the text front end on the project's labelled test set, by category.
 
-    python -m core.text.evaluate [--failures] [--lang zh|en] [--no-speed]
+    python -m core.text.evaluate [--failures] [--lang zh|en] [--no-speed] [--set main|heldout|all]
 
 The test set is core/text/data/eval_zh.tsv (a sentence -> the pinyin of target characters, as
 spoken) and eval_en.tsv (a sentence -> the ARPAbet of a target word, or words the normalised
-text must contain); the header of each file describes its columns. The command prints the
+text must contain); the header of each file describes its columns. ``--set heldout`` scores the
+held-out set instead (heldout_zh.tsv, heldout_en.tsv: same format, written after the rules and
+never used to tune them), ``--set all`` both, one after the other. The command prints the
 share of checks passed per category and per language, and the time the front end takes for
 a 50-character mixed sentence (median of repeated runs; a figure, not a test).
 """
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "data"
+SETS = {"main": "eval", "heldout": "heldout"}  # test set -> file prefix
 SPEED_SENTENCE = "今天是2024年3月5日，Dr. Smith在北京花了$3.50买了3个苹果，我觉得还行，你呢？"
 
 
@@ -32,6 +35,7 @@ class Item:
     expected: str
     source: str
     line: int
+    test_set: str = "main"
 
 
 @dataclass
@@ -62,8 +66,8 @@ class Report:
         return [o for o in self.outcomes if not o.ok and lang in (None, o.item.lang)]
 
 
-def load(lang: str) -> list[Item]:
-    path = DATA / f"eval_{lang}.tsv"
+def load(lang: str, test_set: str = "main") -> list[Item]:
+    path = DATA / f"{SETS[test_set]}_{lang}.tsv"
     items = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
@@ -71,7 +75,7 @@ def load(lang: str) -> list[Item]:
         cols = line.split("\t")
         if len(cols) != 5:
             raise ValueError(f"{path.name}:{n}: expected 5 tab-separated columns, got {len(cols)}")
-        items.append(Item(lang, *cols, line=n))
+        items.append(Item(lang, *cols, line=n, test_set=test_set))
     return items
 
 
@@ -196,11 +200,11 @@ def check_en(item: Item) -> Outcome:
 
 
 # --------------------------------------------------------------------------- running
-def evaluate(langs: tuple[str, ...] = ("zh", "en")) -> Report:
+def evaluate(langs: tuple[str, ...] = ("zh", "en"), test_set: str = "main") -> Report:
     report = Report()
     for lang in langs:
         check = check_zh if lang == "zh" else check_en
-        for item in load(lang):
+        for item in load(lang, test_set):
             report.outcomes.append(check(item))
     return report
 
@@ -223,20 +227,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lang", choices=("zh", "en"), help="only this language")
     ap.add_argument("--failures", action="store_true", help="list every failed check")
     ap.add_argument("--no-speed", action="store_true", help="skip the timing")
+    ap.add_argument("--set", dest="test_set", choices=("main", "heldout", "all"), default="main",
+                    help="which test set: the main one (default), the held-out one, or both")
     args = ap.parse_args(argv)
     langs = (args.lang,) if args.lang else ("zh", "en")
-    report = evaluate(langs)
-    for lang in langs:
-        cats = report.by_category(lang)
-        total = sum(n for _, n in cats.values())
-        print(f"{lang}: {report.score(lang):.1%} of {total} checks")
-        for cat, (ok, n) in cats.items():
-            print(f"  {cat:<14} {ok:>4}/{n:<4} {ok / n:6.1%}")
-    if args.failures:
-        for o in report.failures():
-            it = o.item
-            print(f"FAIL {it.lang}:{it.line} [{it.category}] {it.text} | {it.target}: "
-                  f"want {it.expected}, got {o.got}")
+    for test_set in (("main", "heldout") if args.test_set == "all" else (args.test_set,)):
+        report = evaluate(langs, test_set)
+        label = "" if test_set == "main" else " (held out)"
+        for lang in langs:
+            cats = report.by_category(lang)
+            total = sum(n for _, n in cats.values())
+            print(f"{lang}{label}: {report.score(lang):.1%} of {total} checks")
+            for cat, (ok, n) in cats.items():
+                print(f"  {cat:<14} {ok:>4}/{n:<4} {ok / n:6.1%}")
+        if args.failures:
+            where = "" if test_set == "main" else f"{test_set} "
+            for o in report.failures():
+                it = o.item
+                print(f"FAIL {where}{it.lang}:{it.line} [{it.category}] {it.text} | {it.target}: "
+                      f"want {it.expected}, got {o.got}")
     if not args.no_speed:
         ms = front_end_ms()
         print(f"front end, {len(SPEED_SENTENCE)}-character mixed sentence: {ms:.1f} ms (median of 30)")

@@ -81,15 +81,7 @@ class Phonemized:
     notes: list[str] = field(default_factory=list)  # e.g. characters that were dropped
 
 
-def _segment(lang: str, text: str, ud: UserDict | None) -> Segment | None:
-    if lang == "zh":
-        norm = zh_normalize.normalize(text)
-        if not norm:
-            return None
-        res = zh_g2p.g2p(norm, ud.zh if ud else None)
-        if not res.phones:
-            return None
-        return Segment("zh", res.text, res.phones, res.word2ph, _zh_words(res))
+def _en_segment(text: str, ud: UserDict | None) -> Segment | None:
     norm = en_normalize.normalize(text)
     if not norm:
         return None
@@ -101,7 +93,19 @@ def _segment(lang: str, text: str, ud: UserDict | None) -> Segment | None:
 
 def _run(text: str, language: str, ud: UserDict | None) -> tuple[list[Segment], str]:
     runs, dropped = split_language(text, language)
-    segments = [s for s in (_segment(lang, t, ud) for lang, t in runs) if s is not None]
+    runs = [(lang, zh_normalize.normalize(t) if lang == "zh" else t) for lang, t in runs]
+    # every Chinese run at once: g2pW, when installed, is asked about them in one run
+    zh_results = iter(zh_g2p.g2p_many([t for lang, t in runs if lang == "zh" and t], ud.zh if ud else None))
+    segments = []
+    for lang, t in runs:
+        if lang == "en":
+            seg = _en_segment(t, ud)
+        elif t and (res := next(zh_results)).phones:
+            seg = Segment("zh", res.text, res.phones, res.word2ph, _zh_words(res))
+        else:
+            seg = None
+        if seg is not None:
+            segments.append(seg)
     return segments, dropped
 
 

@@ -3,15 +3,19 @@
 Pipeline per sentence: jieba POS segmentation -> pre-merges (不, 一, reduplication,
 consecutive third tones, 儿) -> pinyin (pypinyin, sentence level, tone3 with 5 = neutral)
 -> word-level polyphone corrections -> tone sandhi (不, 一, neutral tone, third tone) -> 儿
-tone -> each syllable to two phones via opencpop-strict. Each Han character gives 2 phones,
-each punctuation mark 1.
+tone -> the sandhi across word boundaries (不 in a potential complement, a third tone before the
+word it binds to) -> each syllable to two phones via opencpop-strict. Each Han character gives
+2 phones, each punctuation mark 1.
 
-The original v2 resolves polyphones with the g2pW neural model; this front end decides them by
-rules (zh_context.py): the project's word table (resources/text/zh_polyphones.json), then a
-word of pypinyin's phrase dictionary around the character, then context rules, then a
-part-of-speech table, then pypinyin's reading of the jieba word. Pinyin is looked up per jieba
-word, so a word's reading never depends on how pypinyin would cut the sentence.
-The pre-merges and tone sandhi are in zh_sandhi.py.
+The original v2 resolves polyphones with the g2pW neural model. Here g2pW is optional
+(g2pw.py): when it is installed it decides every polyphone it covers, asked for all the
+clauses of a text in one batched run, except where the project's explicit fixes apply (the
+word table, 子 read zi3, and the user's dictionary, which never reaches the model); when it
+is not installed, or fails, the rules decide (zh_context.py): the project's word table
+(resources/text/zh_polyphones.json), then a word of pypinyin's phrase dictionary around the
+character (for a lone verb, with the word beside it), then context rules, then a
+part-of-speech table, then pypinyin's reading of the jieba word. Pinyin is looked up per jieba word, so a word's reading never depends on how
+pypinyin would cut the sentence. The pre-merges and tone sandhi are in zh_sandhi.py.
 """
 from __future__ import annotations
 
@@ -23,8 +27,8 @@ from functools import lru_cache
 
 from core.paths import resources_dir
 
-from . import zh_context
-from .zh_sandhi import ZI3_WORDS, erhua, load_jieba, modify_tones, pre_merge
+from . import g2pw, zh_context
+from .zh_sandhi import ZI3_WORDS, cross_word, erhua, load_jieba, modify_tones, pre_merge
 
 PUNCT = set("!?…,.-")
 _lock = threading.Lock()
@@ -130,6 +134,7 @@ def _word_pinyin(word: str) -> tuple[str, ...]:
 
 _NUMERALS = set("零一二三四五六七八九十百千万亿两幺")
 _DIGITS = set("零一二三四五六七八九幺")
+_TIMES_OF_DAY = {"上午", "下午", "中午", "凌晨", "晚上", "早上", "夜里", "半夜", "今天", "明天", "昨天"}
 
 
 def _yi_as_digit(sentence: str, j: int) -> bool:
@@ -140,22 +145,47 @@ def _yi_as_digit(sentence: str, j: int) -> bool:
     after = sentence[j + 2] if j + 2 < len(sentence) else ""
     if prev in _NUMERALS or nxt in _DIGITS:
         return True
-    if (nxt == "点" and (after in _NUMERALS or after in "半整钟")) or (nxt == "到" and after in _NUMERALS):
+    if (nxt == "点" and after and (after in _NUMERALS or after in "半整钟")) or (nxt == "到" and after in _NUMERALS):
         return True  # 一点五, 一点半, 一到两片
+    if nxt == "点" and (not after or after in PUNCT):  # 下午一点 is a time; 快一点 is "a bit"
+        return sentence[max(0, j - 2):j] in _TIMES_OF_DAY or prev in ("到", "在", "约")
     return (prev == "月" and nxt in ("日", "号")) or (nxt == "月" and prev != "个")
 
 
-def _word_readings(sentence: str, start: int, word: str, pos: str, prev_pos: str,
-                   next_pos: str) -> tuple[list[str], bool, bool]:
-    """Tone3 syllables of one jieba word in its sentence, whether a dictionary gave them, and
-    whether a context rule decided one of them."""
+def _zi3_at(word: str, k: int) -> bool:
+    """原子, 电子产品: this 子 keeps zi3."""
+    return k > 0 and word[k] == "子" and (word[:k + 1] in ZI3_WORDS or word[k - 1:k + 1] in ZI3_WORDS)
+
+
+def _fixed(word: str) -> set[int]:
+    """Positions in a jieba word that the project's explicit fixes decide (the word table, 子
+    read zi3): g2pW is not asked about them."""
+    words, _ = _polyphones()
+    if word in words:
+        return set(range(len(word)))
+    fixed = {k for k in range(1, len(word)) if _zi3_at(word, k)}
+    if len(word) > 2:
+        for k in range(len(word) - 1):
+            if word[k:k + 2] in words:
+                fixed |= {k, k + 1}
+    return fixed
+
+
+def _word_readings(sentence: str, start: int, seg: list[tuple[str, str]], i: int,
+                   model: dict[int, str]) -> tuple[list[str], bool, bool]:
+    """Tone3 syllables of the jieba word seg[i], which starts at ``start`` in the sentence,
+    whether a dictionary gave them, and whether the context decided one of them (a rule, or
+    g2pW: ``model`` holds its readings by position in the sentence)."""
+    word, pos = seg[i]
+    prev_word, prev_pos = seg[i - 1] if i > 0 else ("", "")
+    next_word, next_pos = seg[i + 1] if i + 1 < len(seg) else ("", "")
     words, single = _polyphones()
     if word in words:
         return list(words[word]), True, False
     sy = list(_word_pinyin(word))
     in_dict = word in zh_context.phrase_dict()
-    for k in range(1, len(word)):  # 原子, 电子产品: 子 keeps zi3
-        if word[k] == "子" and (word[:k + 1] in ZI3_WORDS or word[k - 1:k + 1] in ZI3_WORDS):
+    for k in range(1, len(word)):
+        if _zi3_at(word, k):
             sy[k] = "zi3"
             in_dict = in_dict or k == len(word) - 1
     for k in range(len(word) - 1):  # corrections for sub-words of a merged word
@@ -169,33 +199,66 @@ def _word_readings(sentence: str, start: int, word: str, pos: str, prev_pos: str
                 sy = [single[(word, pos)]]
             continue
         j = start + k
-        reading = zh_context.decide(ch, sentence[max(0, j - 6):j], sentence[j + 1:j + 7], prev_pos, next_pos)
+        reading = zh_context.neighbour_phrase(ch, prev_word, next_word) if len(word) == 1 else None
+        if reading is None:
+            reading = zh_context.decide(ch, sentence[max(0, j - 6):j], sentence[j + 1:j + 7],
+                                        prev_pos, next_pos, pos)
         if reading is not None:
             sy[k] = reading
             by_context = True
             in_dict = in_dict or len(word) == 1
         elif len(word) == 1 and (word, pos) in single:
             sy = [single[(word, pos)]]
+    for k in range(len(word)):
+        reading = model.get(start + k)
+        if reading is not None and syllable_phones(*split_tone3(reading)) is not None:
+            sy[k] = reading
+            by_context = True
+            in_dict = in_dict or len(word) == 1
     return sy, in_dict, by_context
 
 
-def _g2p_plain(sentence: str, out: ZhResult) -> None:
-    """G2P of a sentence with no user-dictionary words in it."""
-    from pypinyin.contrib.tone_convert import to_finals_tone3, to_initials
-
+def _segment(sentence: str) -> list[tuple[str, str]]:
+    """jieba words with their parts of speech, after the pre-merges."""
     _, psg = load_jieba()
     with _lock:
         seg = [(p.word, p.flag) for p in psg.lcut(sentence)]
-    seg = pre_merge(seg)
-    pos_i = 0
+    return pre_merge(seg)
+
+
+def _model_readings(plain: list[tuple[str, list[tuple[str, str]]]]) -> list[dict[int, str]]:
+    """g2pW's readings for the polyphones of each (sentence, words), in one run; {} each when
+    it is not installed or fails (then the rules decide)."""
+    model = g2pw.get() if plain else None
+    if model is None:
+        return [{} for _ in plain]
+    asks = []
+    for sentence, seg in plain:
+        positions, at = [], 0
+        for word, pos in seg:
+            if pos != "eng":
+                fixed = _fixed(word)
+                positions += [at + k for k, ch in enumerate(word) if k not in fixed and model.asks(ch)]
+            at += len(word)
+        asks.append((sentence, positions))
+    try:
+        return model.predict(asks)
+    except Exception as exc:    # a damaged model must not cost the sentence: the rules read it
+        g2pw.failed(model, exc)
+        return [{} for _ in plain]
+
+
+def _g2p_plain(sentence: str, seg: list[tuple[str, str]], model: dict[int, str], out: ZhResult) -> None:
+    """G2P of a sentence with no user-dictionary words in it, from its jieba words."""
+    from pypinyin.contrib.tone_convert import to_finals_tone3, to_initials
+
+    pos_i, read = 0, []
     for i, (word, pos) in enumerate(seg):
         start = pos_i
         pos_i += len(word)
         if pos == "eng":
             continue
-        prev_pos = seg[i - 1][1] if i > 0 else ""
-        next_pos = seg[i + 1][1] if i + 1 < len(seg) else ""
-        sy, in_dict, by_context = _word_readings(sentence, start, word, pos, prev_pos, next_pos)
+        sy, in_dict, by_context = _word_readings(sentence, start, seg, i, model)
         initials, finals = [], []
         for ch, p in zip(word, sy):
             if ch in PUNCT or not p[:1].isalpha():
@@ -210,6 +273,9 @@ def _g2p_plain(sentence: str, out: ZhResult) -> None:
         for k, ch in enumerate(word):
             if ch == "一" and finals[k][:1] == "i" and _yi_as_digit(sentence, start + k):
                 finals[k] = "i1"
+        read.append((seg[i], initials, finals, sy, by_context))
+    cross_word([r[0] for r in read], [r[2] for r in read])
+    for (word, _), initials, finals, sy, by_context in read:
         said = []
         for ch, c, v, p in zip(word, initials, finals, sy):
             if c == v:
@@ -239,16 +305,15 @@ def g2p(norm_text: str, overrides: dict[str, list[str]] | None = None) -> ZhResu
     ``overrides``: word -> tone3 syllables (one per character) from the user dictionary; those
     words are spoken exactly as given (no sandhi across them).
     """
-    out = ZhResult()
-    # sentences end after punctuation, as in the original
-    sentences = [s for s in re.split(r"(?<=[!?…,.\-])\s*", norm_text) if s.strip()]
-    pattern = None
-    if overrides:
-        keys = sorted((k for k in overrides if k), key=len, reverse=True)
-        pattern = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
-    for sentence in sentences:
+    return g2p_many([norm_text], overrides)[0]
+
+
+def _pieces(norm_text: str, pattern: re.Pattern | None) -> list[tuple[str, bool]]:
+    """(text, from the user's dictionary) for each sentence of a text, split at the words of
+    the user's dictionary; sentences end after punctuation, as in the original."""
+    pieces: list[tuple[str, bool]] = []
+    for sentence in (s for s in re.split(r"(?<=[!?…,.\-])\s*", norm_text) if s.strip()):
         pos = 0
-        pieces: list[tuple[str, bool]] = []
         if pattern is not None:
             for m in pattern.finditer(sentence):
                 if m.start() > pos:
@@ -257,9 +322,25 @@ def g2p(norm_text: str, overrides: dict[str, list[str]] | None = None) -> ZhResu
                 pos = m.end()
         if pos < len(sentence):
             pieces.append((sentence[pos:], False))
+    return pieces
+
+
+def g2p_many(texts: list[str], overrides: dict[str, list[str]] | None = None) -> list[ZhResult]:
+    """`g2p` of several texts (a mixed sentence's Chinese runs), g2pW asked about all in one run."""
+    pattern = None
+    if overrides:
+        keys = sorted((k for k in overrides if k), key=len, reverse=True)
+        pattern = re.compile("|".join(re.escape(k) for k in keys)) if keys else None
+    split = [_pieces(text, pattern) for text in texts]
+    plain = [(piece, _segment(piece)) for pieces in split for piece, is_user in pieces if not is_user]
+    readings = iter(zip(plain, _model_readings(plain)))
+    results = []
+    for pieces in split:
+        out = ZhResult()
         for piece, is_user in pieces:
             if not is_user:
-                _g2p_plain(piece, out)
+                (_, seg), model = next(readings)
+                _g2p_plain(piece, seg, model, out)
                 continue
             said = []
             for ch, syl in zip(piece, overrides[piece]):
@@ -273,4 +354,5 @@ def g2p(norm_text: str, overrides: dict[str, list[str]] | None = None) -> ZhResu
                 out.text += ch
                 said.append(syl)
             out.words.append(ZhWord(piece, tuple(said), "user"))
-    return out
+        results.append(out)
+    return results

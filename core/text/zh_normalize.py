@@ -4,7 +4,8 @@ Follows the conventions of the original v2 front end (PaddleSpeech-style rules, 
 GPT-SoVITS): dates read the year digit by digit, times as 点/分 (":30" -> 半), percentages as
 百分之, fractions as 分母分之分子, ranges with 到, negative numbers with 负 (零下 for
 temperatures), phone numbers digit by digit with 1 read 幺 (yao1, the telephone convention the
-original uses), a number before a measure word reads 2 as 两. Afterwards only Han characters and
+original uses; so are service numbers such as 110 or 12315 after 打/拨/叫 or near a word of the
+service), a number before a measure word reads 2 as 两. Afterwards only Han characters and
 the marks ``, . ! ? …`` survive, and runs of marks collapse to their first mark.
 
 Deliberate difference: the original reads any bare integer of 3+ digits digit by digit
@@ -131,8 +132,19 @@ _RE_PERCENT = re.compile(rf"(?<![\d%])(-?){_PCT}")
 _RE_PERMILLE = re.compile(r"(\d+(?:\.\d+)?)\s?‰")
 _CURRENCY = {"¥": "元", "￥": "元", "$": "美元", "€": "欧元", "£": "英镑"}
 _RE_CURRENCY = re.compile(r"([¥￥$€£])\s?(\d+(?:\.\d+)?)([万亿千百]?)(元|块)?")
-# numbers after a word that announces a phone number are read digit by digit (拨打110)
+# numbers after a word that announces a phone number are read digit by digit (拨打110); after
+# 打 (打119) only where no measure word follows (打120分 is a score)
 _RE_DIAL = re.compile(r"(拨打|拨|致电|电话|号码|热线|手机)(是|为|：|:)?(\d{3,})(?![\d.])")
+_NOT_COUNT = r"(?![\d.%％下折字]|" + "|".join(_QUANT_MULTI) + "|[" + _QUANT + "])"
+_RE_DIAL_DA = re.compile(r"(打)(了|个|一个|通|一下)?(\d{3,})" + _NOT_COUNT)
+# Service numbers (emergency, hotlines) are said digit by digit, 1 as 幺, when a dial verb comes
+# just before them or a word of the service is near (快报警，110马上就到; 120急救中心); elsewhere
+# they are ordinary numbers (血压120).
+_SERVICE_NUMBERS = r"110|119|120|122|12110|12306|12315|12320|12345|12358|12369|12395|10086|10010|95\d{3}"
+_RE_SERVICE = re.compile(rf"(?<![\d.第])({_SERVICE_NUMBERS})" + _NOT_COUNT)
+_RE_SERVICE_CONTEXT = re.compile(
+    r"报警|火警|急救|救护|消防|着火|失火|火灾|警察|派出所|交警|车祸|求救|求助|呼救|客服|投诉|热线"
+    r"|服务|查询|电话|号码|拨|呼叫|叫")
 _RE_DASHED = re.compile(r"(?<![\d\-.])(\+?\d{2,4}(?:-\d{2,8}){2,})(?![\d\-])")
 _RE_MOBILE = re.compile(r"(?<!\d)((?:\+?86 ?)?1(?:[38]\d|5[0-35-9]|7[678]|9[89])\d{8})(?!\d)")
 _RE_PHONE = re.compile(r"(?<!\d)((?:0(?:10|2[0-9]|[3-9]\d{2})-?)?[1-9]\d{6,7})(?!\d)")
@@ -213,6 +225,11 @@ def _currency(m: re.Match) -> str:
     return number(m.group(2)) + m.group(3) + _CURRENCY[m.group(1)]
 
 
+def _service(m: re.Match) -> str:
+    near = m.string[max(0, m.start() - 8):m.start()] + "|" + m.string[m.end():m.end() + 8]
+    return digits(m.group(1), yao=True) if _RE_SERVICE_CONTEXT.search(near) else m.group(1)
+
+
 def _dashed(m: re.Match) -> str:
     return "，".join(digits(p, yao=True) for p in m.group(1).lstrip("+").split("-"))
 
@@ -269,6 +286,8 @@ def verbalize(text: str) -> str:
     t = _RE_PHONE.sub(_phone, t)
     t = _RE_400.sub(lambda m: "，".join(digits(g, yao=True) for g in m.groups()), t)
     t = _RE_DIAL.sub(lambda m: m.group(1) + (m.group(2) or "") + digits(m.group(3), yao=True), t)
+    t = _RE_DIAL_DA.sub(lambda m: m.group(1) + (m.group(2) or "") + digits(m.group(3), yao=True), t)
+    t = _RE_SERVICE.sub(_service, t)
     t = _RE_DASHED.sub(_dashed, t)
     t = _RE_RANGE.sub(_range, t)
     t = _RE_NEG.sub(lambda m: "负" + number(m.group(1)), t)

@@ -3,6 +3,7 @@
     seg = pre_merge(jieba_pos_segments)           # 不, 一, reduplication, third tones, 儿
     finals = modify_tones(word, pos, finals)      # 不, 一, neutral tone, third tone
     finals = erhua(word, pos, finals)             # the tone of a final 儿
+    cross_word(seg, finals_of_each_word)          # 不 in V不C, a third tone before its foot
 
 Finals are pypinyin tone3 finals, 5 for the neutral tone. A module of its own because tone
 sandhi is one concern (word lists and rules) and the G2P pipeline around it another.
@@ -133,10 +134,46 @@ def _merge_reduplication(seg):
     return out
 
 
+# A one-character word that belongs with the word after it rather than the one before: an adverb
+# or degree word (也, 很, 只), a preposition (给, 把), a numeral or measure word, a determiner
+# (每, 几, 哪), an adjective before its head, or a verb before its object (我/买水果, 我/想你).
+_RIGHT_POS = ("d", "p", "m", "q", "zg", "a", "v")
+_DETERMINERS = set("每各某哪几")
+
+
+def _binds_right(word: str, pos: str) -> bool:
+    return len(word) == 1 and (pos in _RIGHT_POS or (pos.startswith("r") and word in _DETERMINERS))
+
+
+class Word(list):
+    """A pre-merged word, [text, part of speech of its first piece], for cross_word: ``joined``,
+    the third-tone sandhi still joins it to the word before it (a merge left to right would have
+    put the two together, but it binds to its right); ``last_pos``, the part of speech of its
+    last piece (我写: a pronoun, then a verb)."""
+    joined = False
+    last_pos = ""
+
+
+def _entry(item, joined: bool | None = None) -> Word:
+    out = Word(item)
+    out.joined = getattr(item, "joined", False) if joined is None else joined
+    out.last_pos = getattr(item, "last_pos", "") or item[1]
+    return out
+
+
 def _merge_three(seg, whole_words: bool):
+    """Merge neighbouring words whose meeting syllables are both third tones (so that the
+    third-tone sandhi sees them as one word), left to right, three characters at most; a
+    one-character word that binds to its right (_binds_right) is left for the word after it."""
     finals = [_finals_of(w) for w, _ in seg]
     out, merged_last = [], [False] * len(seg)
-    for i, (word, pos) in enumerate(seg):
+    for i, item in enumerate(seg):
+        word, pos = item
+        nxt = finals[i + 1] if i + 1 < len(seg) else []
+        if nxt and finals[i] and _tone(finals[i][-1]) == "3" and _tone(nxt[0]) == "3" \
+                and _binds_right(word, pos):
+            out.append(_entry(item, joined=i > 0))
+            continue
         if i > 0 and not merged_last[i - 1] and finals[i - 1] and finals[i]:
             if whole_words:
                 hit = _all_three(finals[i - 1]) and _all_three(finals[i])
@@ -145,19 +182,20 @@ def _merge_three(seg, whole_words: bool):
             prev = seg[i - 1][0]
             if hit and not (len(prev) == 2 and prev[0] == prev[1]) and len(prev) + len(word) <= 3:
                 out[-1][0] += word
+                out[-1].last_pos = getattr(item, "last_pos", "") or pos
                 merged_last[i] = True
                 continue
-        out.append([word, pos])
+        out.append(_entry(item))
     return out
 
 
 def _merge_er(seg):
     out = []
-    for word, pos in seg:
-        if out and word == "儿" and out[-1][0] != "#":
-            out[-1][0] += word
+    for item in seg:
+        if out and item[0] == "儿" and out[-1][0] != "#":
+            out[-1][0] += item[0]
         else:
-            out.append([word, pos])
+            out.append(_entry(item))
     return out
 
 
@@ -172,8 +210,8 @@ def pre_merge(seg: list[tuple[str, str]]) -> list[list[str]]:
 
 # --------------------------------------------------------------------------- sandhi
 def _bu_sandhi(word, finals):
-    if len(word) == 3 and word[1] == "不":
-        finals[1] = _set_tone(finals[1], "5")
+    if (len(word) == 3 and word[1] == "不") or (len(word) == 4 and word[1] == "不" and word[2:] in _TWO_COMPLEMENTS):
+        finals[1] = _set_tone(finals[1], "5")  # 来不及, 对不起, 想不起来: the potential form
     else:
         for i, ch in enumerate(word):
             if ch == "不" and i + 1 < len(word) and _tone(finals[i + 1]) == "4":
@@ -283,3 +321,47 @@ def erhua(word: str, pos: str, finals: list[str]) -> list[str]:
             and word[-2:] not in NOT_ERHUA and finals[-2][-1:] in tuple("12345"):
         finals[-1] = "er" + finals[-2][-1]
     return finals
+
+
+# --------------------------------------------------------------------------- across words
+# 不 between a verb and its result or direction is neutral, the potential form (听不清, 搬不动,
+# 回答不上来); 来/去/回/走 are complements only after a verb of motion (回不去, not 说不去).
+_COMPLEMENTS = set("见清动完懂住开起出掉着到好了下上进过成够及惯透赢醒饱满通准稳牢得")
+_DIRECTIONS = set("来去回走")
+_MOTION = set("上下进出回过起拿搬带送跑走飞爬跳醒站坐跟追赶抬扛背")
+_TWO_COMPLEMENTS = {"起来", "上来", "下来", "进来", "出来", "回来", "过来", "上去", "下去", "进去",
+                    "出去", "回去", "过去", "清楚", "明白", "干净", "动了", "完了"}
+# verbs that are followed by a negated word, not by a complement (是不好, 觉得不好, 说不去)
+_NOT_ACTION = set("""
+是 有 要 会 能 可以 应该 应当 觉得 认为 感到 感觉 知道 希望 需要 愿意 打算 决定 开始 喜欢 爱 怕
+敢 肯 让 叫 使 请 像 变得 显得 算 准备 担心 害怕 相信 发现 听说 表示 同意 承认 保证 答应
+""".split())
+
+
+def _potential_bu(prev: str, prev_pos: str, word: str) -> bool:
+    if len(word) < 2 or word[0] != "不" or not prev_pos.startswith("v") or prev in _NOT_ACTION \
+            or prev[-1] in "得的地":   # 考得/不好: a negated degree complement keeps bu4
+        return False
+    return word[1] in _COMPLEMENTS or (word[1] in _DIRECTIONS and prev[-1] in _MOTION)
+
+
+def cross_word(words: list[list[str]], finals: list[list[str]]) -> None:
+    """The tone changes that look across a word boundary, on a sentence's pre-merged words
+    ([text, part of speech], a Word where the merges made one) and each word's finals after
+    modify_tones, in place:
+    - 不 starting a word after a verb, before a complement, is neutral (听/不清楚, 搬/不动);
+    - a third tone before a word that begins with a third tone (after that word's own sandhi)
+      is a second tone where the two are one foot: the word before is one character that binds
+      to its right, even where the two were too long to merge (每/晚十点), or the word after is
+      ``joined`` to it (里/有老虎: li2). Done right to left, so that a chain of monosyllables
+      groups to the right (我/每/晚十点: wo3 mei2 wan3; 我/很喜欢: wo3 hen2)."""
+    for i in range(1, len(words)):
+        prev = words[i - 1]
+        if finals[i] and finals[i][0][:1] == "u" \
+                and _potential_bu(prev[0], getattr(prev, "last_pos", "") or prev[1], words[i][0]):
+            finals[i][0] = _set_tone(finals[i][0], "5")
+    for i in range(len(words) - 2, -1, -1):
+        here, nxt = finals[i], finals[i + 1]
+        if (_binds_right(words[i][0], words[i][1]) or getattr(words[i + 1], "joined", False)) and here and nxt \
+                and _tone(here[-1]) == "3" and _tone(nxt[0]) == "3":
+            here[-1] = _set_tone(here[-1], "2")

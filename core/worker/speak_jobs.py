@@ -101,6 +101,9 @@ def prepare_voice(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         raise JobCancelled() from exc
     except engine.SynthesisError as exc:
         raise JobError(str(exc), "synthesis_failed") from exc
+    from core.text import g2pw
+
+    g2pw.get()      # the optional polyphone model, if installed: loaded now, not at the first sentence
     data: dict[str, Any] = {"loaded": True}
     if isinstance(ref_info, dict):
         data["reference"] = ref_info
@@ -159,13 +162,19 @@ def speak(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
         synth, ref_info = _ready_voice(files, params.get("reference_text"), ctx)
         rate = int(getattr(synth, "SAMPLE_RATE", SPEAK_SAMPLE_RATE))
         pieces: list[np.ndarray] = []
+        spoken = 0
         extra = {"userdict": userdict} if userdict is not None else {}
-        for sentence in synth.stream(text, synth_options, cancel=ctx.cancelled, **extra):
+        # pieces=True: the first sentence comes in pieces while it is still being made, so the
+        # first sound plays within about half a second; `piece` numbers the chunks in order.
+        for sentence in synth.stream(text, synth_options, cancel=ctx.cancelled, pieces=True, **extra):
             audio = np.asarray(sentence.audio, dtype=np.float32).reshape(-1)
-            chunk = _write_speech(ctx.job_dir / f"sentence-{sentence.index}.wav", audio, rate)
+            part = getattr(sentence, "part", 0)
+            chunk = _write_speech(ctx.job_dir / f"sentence-{sentence.index}-{part}.wav", audio, rate)
             pieces.append(audio)
-            ctx.progress("speak", sentence.index + 1, sentence.total, sentence.text, chunk=str(chunk))
-            ctx.raise_if_cancelled({"sentences": len(pieces)})
+            spoken += bool(getattr(sentence, "last", True))
+            ctx.progress("speak", sentence.index + 1, sentence.total, sentence.text, chunk=str(chunk),
+                         piece=len(pieces))
+            ctx.raise_if_cancelled({"sentences": spoken})
     except engine.SynthesisCancelled as exc:
         raise JobCancelled() from exc
     except engine.SynthesisError as exc:
@@ -175,7 +184,7 @@ def speak(params: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     audio = np.concatenate(pieces)
     _write_speech(out, audio, rate)
     data: dict[str, Any] = {"out": str(out), "seconds": round(len(audio) / rate, 3),
-                            "sentences": len(pieces)}
+                            "sentences": spoken}
     if isinstance(ref_info, dict):
         data["reference"] = ref_info            # what of the reference was used (trimmed, cached...)
     notes = getattr(synth, "last_notes", None)

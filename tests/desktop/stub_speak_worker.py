@@ -3,7 +3,7 @@ core/worker/speak_jobs.py does, with generated tones instead of a voice.
 
 Each sentence (split at . ! ? 。！？) becomes a short tone, announced by a progress event with
 `chunk` = its WAV, then the whole is written to params.out and a result follows.
-STUB_SCENARIO: ok (as above), slow (the first sentence, then nothing until cancelled), fail (an
+STUB_SCENARIO: ok (as above), pieces (each sentence in two pieces, numbered), slow (the first sentence, then nothing until cancelled), fail (an
 error event with a message for the user), prepare_fail (`prepare_voice` fails; `prepare_voice`
 otherwise answers at once; STUB_PREPARE_MESSAGE: its message). Chunks go to STUB_CHUNKS (a folder). Every command received is
 appended to STUB_LOG.
@@ -52,6 +52,13 @@ def speak(job, params):
             return
         samples = tone(index)
         whole.extend(samples)
+        if SCENARIO == "pieces":   # as the engine: sentence n in pieces, numbered across the text
+            half = len(samples) // 2
+            for part, piece in enumerate([samples[:half], samples[half:]]):
+                chunk = write_wav(CHUNKS / job / f"sentence-{index}-{part}.wav", piece)
+                emit(job, "progress", stage="speak", step=index + 1, total=len(sentences),
+                     message=sentence, chunk=str(chunk), piece=2 * index + part + 1)
+            continue
         chunk = write_wav(CHUNKS / job / f"sentence-{index}.wav", samples)
         emit(job, "progress", stage="speak", step=index + 1, total=len(sentences), message=sentence,
              chunk=str(chunk))

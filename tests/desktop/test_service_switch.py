@@ -1,6 +1,8 @@
 """The Speak page's "Let other programs on this computer use my voice": a stand-in for
-`voicebank serve` (a tiny script) shows the line said, unticking or closing ends the child, a
-refused start leaves the box unticked, and the choice is remembered for the next launch."""
+`voicebank serve` (a tiny HTTP server that checks the token and says its engine is starting for
+a while) shows "Starting" until it answers /health (ready) and /voices, then "On"; unticking or
+closing ends the child, a refused start leaves the box unticked, and the choice is remembered
+for the next launch."""
 from __future__ import annotations
 
 import os
@@ -13,13 +15,51 @@ from PySide6.QtCore import QObject, Signal
 
 from core.settings import load_settings
 from desktop import service_switch
-from desktop.service_switch import ServiceSwitch
+from desktop.service_switch import LOADING, STARTING, ServiceSwitch
 
-LISTENING = ("voicebank serve: listening on http://127.0.0.1:9880 for Ada (default voice: v-1); "
+LISTENING = ("voicebank serve: listening on http://127.0.0.1:{port} for Ada (default voice: v-1); "
              "token in /tmp/x; Ctrl+C stops it.")
 LOCKED = ("voicebank serve: another voicebank service is running (its lock /tmp/service.lock is "
           "taken); stop it first, or use that one.")
-ON = "On: programs on this computer can use your voice (port 9880)."
+ON = "On: programs on this computer can use your voice (port {port})."
+
+# `voicebank serve` as far as the switch can tell: the token in the config folder, a port, and
+# /health saying "starting" for READY_AFTER seconds (the engine loading the voice), then "ready".
+STAND_IN = """
+    import json, os, pathlib, sys, time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    READY_AFTER = float(sys.argv[1])
+    EXPECTED = sys.argv[2] if len(sys.argv) > 2 else "t" * 43     # the token it takes
+    config = pathlib.Path(os.environ["VOICEBANK_CONFIG"])
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "service-token").write_text("t" * 43 + "\\n")
+    started = time.monotonic()
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.headers.get("Authorization") != "Bearer " + EXPECTED:
+                body, status = {"message": "token"}, 401
+            elif self.path == "/health":
+                ready = time.monotonic() - started >= READY_AFTER
+                body, status = {"engine": "ready" if ready else "starting"}, 200
+            elif self.path == "/voices":
+                body, status = {"voices": [{"id": "v-1"}], "default": "v-1"}, 200
+            else:
+                body, status = {}, 404
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    print(LISTENING.format(port=server.server_address[1]), flush=True)
+    server.serve_forever()
+    """
 
 
 def _script(tmp_path, name: str, body: str) -> tuple[str, list[str]]:
@@ -28,13 +68,18 @@ def _script(tmp_path, name: str, body: str) -> tuple[str, list[str]]:
     return sys.executable, ["-u", str(path)]
 
 
+def _stand_in(tmp_path, ready_after: float, *token: str) -> tuple[str, list[str]]:
+    program, args = _script(tmp_path, "serving", f"LISTENING = {LISTENING!r}\n" + textwrap.dedent(STAND_IN))
+    return program, args + [str(ready_after), *token]
+
+
 @pytest.fixture
 def serving(tmp_path):
-    return _script(tmp_path, "serving", f"""
-        import time
-        print({LISTENING!r}, flush=True)
-        time.sleep(120)
-        """)
+    return _stand_in(tmp_path, 0.0)
+
+
+def _on(switch: ServiceSwitch) -> bool:
+    return switch.port is not None and switch.state_label.text() == ON.format(port=switch.port)
 
 
 @pytest.fixture
@@ -75,9 +120,9 @@ def test_on_then_off_ends_the_child(qtbot, tmp_path, serving):
     switch, said = _switch(qtbot, tmp_path, serving)
     assert switch.state_label.text() == "Off."
     switch.check.click()
-    assert switch.state_label.text() == "Starting…"
-    qtbot.waitUntil(lambda: switch.state_label.text() == ON, timeout=10_000)
-    assert switch.port == 9880
+    assert switch.state_label.text() == STARTING
+    qtbot.waitUntil(lambda: _on(switch), timeout=10_000)
+    assert switch.answering
     pid = switch.process.processId()
     assert _alive(pid)
     switch.check.click()
@@ -107,7 +152,7 @@ def test_no_speaker_says_choose_one(qtbot, tmp_path, serving):
 def test_closing_ends_the_child_but_keeps_the_choice(qtbot, tmp_path, serving):
     switch, _ = _switch(qtbot, tmp_path, serving)
     switch.check.click()
-    qtbot.waitUntil(lambda: switch.state_label.text() == ON, timeout=10_000)
+    qtbot.waitUntil(lambda: _on(switch), timeout=10_000)
     pid = switch.process.processId()
     switch.shutdown()
     qtbot.waitUntil(lambda: not _alive(pid), timeout=5_000)
@@ -121,7 +166,7 @@ def test_the_choice_is_remembered_and_on_at_the_next_launch(make_window, qtbot, 
     assert switch.check.accessibleName() and not switch.running
     switch.check.click()
     assert load_settings().share_voice is True
-    qtbot.waitUntil(lambda: switch.state_label.text() == ON, timeout=10_000)
+    qtbot.waitUntil(lambda: _on(switch), timeout=10_000)
     pid = switch.process.processId()
     window.close()
     qtbot.waitUntil(lambda: not _alive(pid), timeout=5_000)
@@ -130,6 +175,32 @@ def test_the_choice_is_remembered_and_on_at_the_next_launch(make_window, qtbot, 
     again = make_window(speaker=False)          # the same bank: Ada is there already
     switch = again.speak_page.service_switch
     assert switch.check.isChecked() and switch.running
-    qtbot.waitUntil(lambda: switch.state_label.text() == ON, timeout=10_000)
+    qtbot.waitUntil(lambda: _on(switch), timeout=10_000)
     switch.check.click()
     assert load_settings().share_voice is False
+
+
+def test_it_says_starting_until_the_voice_is_loaded_and_answering(qtbot, tmp_path):
+    """The service listens at once but its engine is "starting" (loading the voice) for 2 s:
+    the switch says so, and says "On" only once /health is ready and /voices answered."""
+    switch, _ = _switch(qtbot, tmp_path, _stand_in(tmp_path, 2.0))
+    switch.check.click()
+    qtbot.waitUntil(lambda: switch.port is not None, timeout=10_000)
+    assert switch.state_label.text() == LOADING and not switch.answering
+    qtbot.wait(1000)                            # still loading: asked again, not "On" yet
+    assert switch.state_label.text() == LOADING and not switch.answering
+    qtbot.waitUntil(lambda: _on(switch), timeout=10_000)
+    assert switch.answering
+    switch.check.click()
+    assert switch.state_label.text() == "Off." and not switch.answering
+
+
+def test_a_service_that_refuses_the_token_is_never_on(qtbot, tmp_path):
+    """A service that does not take this user's token (401) does not answer them: not "On"."""
+    switch, _ = _switch(qtbot, tmp_path, _stand_in(tmp_path, 0.0, "another-token"))
+    switch.check.click()
+    qtbot.waitUntil(lambda: switch.port is not None, timeout=10_000)
+    qtbot.wait(1500)                            # several polls, each refused
+    assert switch.state_label.text() == LOADING and not switch.answering
+    switch.check.click()
+    assert switch.state_label.text() == "Off."

@@ -209,6 +209,14 @@ def test_speak_streams_sentences_in_order(speak_window, qtbot, tmp_path):
     assert player.paths[-1] == said[0].audio_path and len(sent(tmp_path)) == 2
 
 
+def test_pieces_of_sentences_play_in_order(speak_window, qtbot):
+    window, page, player = speak_window("pieces")
+    type_and_speak(qtbot, page, "One. Two.")
+    qtbot.waitUntil(lambda: page.job is None and len(player.played) == 4, timeout=WAIT_MS)
+    assert [p.name for p in player.paths] == ["sentence-0-0.wav", "sentence-0-1.wav",
+                                              "sentence-1-0.wav", "sentence-1-1.wav"]
+
+
 def test_escape_stops_the_job_and_the_playback(speak_window, qtbot, tmp_path):
     window, page, player = speak_window("slow", seconds=60.0)
     type_and_speak(qtbot, page, "One. Two. Three.")

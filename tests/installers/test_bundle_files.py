@@ -103,3 +103,13 @@ def test_the_smoke_drivers_imports_exist():
     assert imports
     for module, name in imports:
         assert hasattr(importlib.import_module(module), name), f"{module}.{name}"
+
+
+def test_spec_ships_what_g2pw_needs():
+    """g2pW (core/text/g2pw.py) imports onnxruntime, opencc and, for its int8 copy, onnx only
+    inside functions: the spec must name them, bring OpenCC's dictionaries and never exclude them."""
+    spec = (INSTALLERS / "voicebank.spec").read_text(encoding="utf-8")
+    assert 'collect_data_files("opencc")' in spec and 'collect_dynamic_libs("onnxruntime")' in spec
+    assert '"onnxruntime", "opencc", "onnx",' in spec and 'collect_submodules("onnxruntime.quantization")' in spec
+    excludes = spec[spec.index("excludes = ["):spec.index("]", spec.index("excludes = ["))]
+    assert not re.search(r'"(onnx|onnxruntime|opencc)"', excludes)

@@ -24,11 +24,12 @@ KNOWN = {
 def test_shipped_manifest_lists_the_v2_base_set():
     man = load_manifest()
     assert man.revision == REV and man.repository == "lj1995/GPT-SoVITS"
-    assert {m.id: sorted(f.name for f in m.files) for m in man.models} == {
+    assert {m.id: sorted(f.name for f in m.files) for m in man.models if not m.optional} == {
         "gpt-sovits-v2": sorted(["s1bert25hz-5kh-longer-epoch=12-step=369668.ckpt", "s2G2333k.pth", "s2D2333k.pth"]),
         "chinese-hubert-base": ["config.json", "preprocessor_config.json", "pytorch_model.bin"],
         "chinese-roberta-wwm-ext-large": ["config.json", "pytorch_model.bin", "tokenizer.json"],
     }
+    assert [m.id for m in man.models if m.optional] == ["g2pw"]   # tests/core/models/test_g2pw_entry.py
     for key, (size, sha) in KNOWN.items():
         f = man.file(*key.split("/", 1))
         assert (f.size, f.sha256) == (size, sha)

@@ -34,14 +34,18 @@ def make_bank(root: Path, gpt: Path, sovits: Path, ref: Path):
     return root, speaker, "v-1"
 
 
-class Server:
-    """`python -m voicebank.cli serve` in its own process; `url`, `token`, `lines` (stderr)."""
+TEST_ARGS = ("--plain", "--max-new-tokens", "30")      # the exact path, short sentences
 
-    def __init__(self, env: dict, *extra: str, port: int = 0):
-        self.env = env
+
+class Server:
+    """`python -m voicebank.cli serve` in its own process; `url`, `token`, `lines` (stderr).
+    `base`: the arguments before `extra` (the tests' own, unless told)."""
+
+    def __init__(self, env: dict, *extra: str, port: int = 0, base: tuple[str, ...] = TEST_ARGS,
+                 start_timeout: float = START_TIMEOUT):
+        self.env, self.start_timeout = env, start_timeout
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "voicebank.cli", "serve", "--port", str(port), "--plain",
-             "--max-new-tokens", "30", *extra],
+            [sys.executable, "-u", "-m", "voicebank.cli", "serve", "--port", str(port), *base, *extra],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
@@ -62,7 +66,7 @@ class Server:
         return httpx.get(f"{self.url}/health", headers=self.headers, timeout=10).json()
 
     def wait_ready(self, starts: int = 1) -> dict:
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             state = self.health()
             if state["engine"] == "ready" and state["engine_starts"] >= starts:

@@ -81,7 +81,7 @@ class Recorder:
             def set_reference(self, wav, text=None):
                 return None
 
-            def stream(self, text, options, cancel=lambda: False, userdict=None):
+            def stream(self, text, options, cancel=lambda: False, userdict=None, pieces=False):
                 seen.append(userdict)
                 yield SimpleNamespace(index=0, total=1, text=text, audio=np.zeros(320, np.float32))
 

@@ -279,7 +279,7 @@ def fake_pipeline(monkeypatch):
         def set_reference(self, wav, text=None):
             self.reference = (Path(wav), text)
 
-        def stream(self, text, options, cancel=lambda: False):
+        def stream(self, text, options, cancel=lambda: False, pieces=False):
             if options.fail:
                 raise SynthesisError("The reference is too short; record 3 to 10 seconds.")
             sentences = [s for s in text.split(".") if s.strip()]
@@ -287,7 +287,10 @@ def fake_pipeline(monkeypatch):
                 if cancel():
                     raise SynthesisCancelled()
                 audio = (0.1 * np.sin(np.arange(3200) / 10)).astype(np.float32)
-                yield SimpleNamespace(index=i, total=len(sentences), text=s.strip(), audio=audio)
+                parts = [audio[:1000], audio[1000:]] if pieces and i == 0 else [audio]
+                for k, part in enumerate(parts):     # the first sentence in pieces, as the engine
+                    yield SimpleNamespace(index=i, total=len(sentences), text=s.strip(), audio=part,
+                                          part=k, last=k == len(parts) - 1)
 
     for obj in (SynthesisError, SynthesisCancelled, ModelPaths, SynthesisOptions, Synthesizer):
         setattr(module, obj.__name__, obj)
@@ -308,8 +311,9 @@ def test_speak_streams_sentences_and_caches_the_synthesizer(worker, fake_pipelin
     worker.run("s1", "speak", text="One. Two. Three.", **voice_files)
     events = worker.until("result", "s1")
     chunks = [e for e in events if e["type"] == "progress" and e["stage"] == "speak"]
-    assert [(e["step"], e["total"]) for e in chunks] == [(1, 3), (2, 3), (3, 3)]
-    assert chunks[0]["message"] == "One" and Path(chunks[0]["chunk"]) == jobs_dir / "s1" / "sentence-0.wav"
+    assert [(e["step"], e["total"], e["piece"]) for e in chunks] == [(1, 3, 1), (1, 3, 2), (2, 3, 3), (3, 3, 4)]
+    assert chunks[0]["message"] == "One" and Path(chunks[0]["chunk"]) == jobs_dir / "s1" / "sentence-0-0.wav"
+    assert sf.info(chunks[0]["chunk"]).frames == 1000 and sf.info(chunks[1]["chunk"]).frames == 2200
     data = events[-1]["data"]
     assert data["sentences"] == 3 and data["seconds"] == pytest.approx(0.3)
     audio, rate = sf.read(data["out"])

@@ -44,7 +44,7 @@ MIN_NEW_TOKENS = 11          # as Text2Semantic.generate
 @dataclass(frozen=True)
 class StreamSchedule:
     first_tokens: int = 8        # the first piece: 0.32 s of speech
-    left_context: int = 24       # tokens already played, decoded again before each piece (~1 s)
+    left_context: int = 12       # tokens already played, decoded again before each piece (0.5 s)
     lookahead: int = 4           # tokens after the piece, decoded for context only
     fade: int = 320              # samples cross-faded across a join (10 ms)
 

@@ -119,12 +119,17 @@ def optional_text(states: list[Any]) -> str:
     """One line per optional model, for the end of the page's list ("" when there is none)."""
     lines = []
     for model in dict.fromkeys(st.model for st in states):
+        what = OPTIONAL_WORDS.get(model, model)
         if all(st.installed for st in states if st.model == model):
-            lines.append(f"✓ {model} (optional): installed")
+            lines.append(f"✓ {what} ({model}, optional): installed")
         else:
-            lines.append(f"○ {model} (optional): not installed; the app works without it "
-                         f"(`voicebank models download {model}`, or import its folder)")
+            lines.append(f"○ {what} ({model}, optional): not installed. Everything works without "
+                         f"it. To add it: “Import a folder…”, or `voicebank models download {model}`")
     return "".join("\n" + line for line in lines)
+
+
+# What an optional model does, in the person's words (the manifest's titles are for engineers).
+OPTIONAL_WORDS = {"g2pw": "Better reading of Chinese characters with several sounds"}
 
 
 def models_text(states: list[Any]) -> tuple[bool, str]:

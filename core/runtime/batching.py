@@ -45,7 +45,6 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from core.engine.features import bert_features
 from core.engine.gpt_sampling import sample_next
 from core.runtime.pipeline import TOKENS_PER_S, SynthesisOptions, Synthesizer
 from core.watermark import embed as watermark
@@ -159,15 +158,12 @@ class DecodingBatch:
         """Prefill `picks` (as one left-padded batch) and add their rows to the running batch."""
         if not picks:
             return
-        ref, gpt, dev = self.reference, self.gpt, self.synth.device
-        ref_ids = torch.tensor(ref.phone_ids, dtype=torch.long, device=dev)
+        gpt, dev = self.gpt, self.synth.device
         xs, berts = [], []
-        for caller, index in picks:                 # as Synthesizer._semantic_tokens builds them
-            ph = caller.plan[index][1]
-            with self.synth.setup.autocast():
-                bert = bert_features(self.synth.bert, ph).float()
-            xs.append(torch.cat([ref_ids, torch.tensor(ph.ids, dtype=torch.long, device=dev)]))
-            berts.append(torch.cat([ref.bert, bert], dim=1))
+        for caller, index in picks:                 # this batch's reference, not the synth's current one
+            x, bert = self.synth._gpt_input(caller.plan[index][1], self.reference)
+            xs.append(x)
+            berts.append(bert)
         P = len(self.prompt)
         with torch.inference_mode(), self.synth.setup.autocast():
             x, bert, x_lens = gpt._batch_text(xs, berts, None)

@@ -388,9 +388,10 @@ class Synthesizer:
         if cancel is not None and cancel():
             raise SynthesisCancelled("Synthesis was cancelled.")
 
-    def _gpt_input(self, ph) -> tuple[Tensor, Tensor]:
-        """The GPT's context for one sentence: reference phones + its phones, BERT features alike."""
-        ref = self.reference
+    def _gpt_input(self, ph, ref: Reference | None = None) -> tuple[Tensor, Tensor]:
+        """The GPT's context for one sentence: reference phones + its phones, BERT features alike.
+        `ref`: another reference than the current one (the service's batches keep their own)."""
+        ref = ref or self.reference
         assert ref is not None
         ref_ids = torch.tensor(ref.phone_ids, dtype=torch.long, device=self.device)
         with self.setup.autocast():
